@@ -1,0 +1,292 @@
+"""The registry of studies: ``references.bib`` read with bibtexparser 2, byte-faithfully.
+
+We parse with an empty parse stack (so bibtexparser keeps every value exactly as written) and
+apply two small steps of our own: resolve ``@string`` macros and remove enclosing braces or
+quotes. Doing it ourselves lets us report what bibtexparser's default stack would silently keep:
+an undefined macro, a value that swallowed the next field because of a missing comma.
+
+The file's text is kept as read, so writing it back is byte-identical; new entries are appended
+as text (see :func:`append_entry`), never by re-serialising the library.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bibtexparser
+from bibtexparser import model
+
+from evidence.schema import Problem
+
+MONTHS = {
+    m: m
+    for m in (["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
+}
+_SWALLOWED_FIELD = re.compile(r"[}\"],?\s*\n\s*[A-Za-z_][\w-]*\s*=")
+
+
+class UnreadableFile(Exception):
+    """A dataset file is missing or cannot be decoded: not a data error, a usage error."""
+
+    def __init__(self, path: Path | str, reason: str, line: int | None = None):
+        self.path = str(path)
+        self.reason = reason
+        self.line = line
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: cannot read: {reason}")
+
+
+@dataclass(frozen=True)
+class BibEntry:
+    """One entry: its key, type, 1-based line and fields (values with enclosing removed)."""
+
+    key: str
+    entry_type: str
+    line: int
+    fields: dict[str, str]
+    field_lines: dict[str, int]
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.fields.get(name, default)
+
+    def line_of(self, name: str) -> int:
+        return self.field_lines.get(name, self.line)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The bib file as read: raw text, parsed entries and the problems found while parsing."""
+
+    path: Path
+    text: str
+    entries: tuple[BibEntry, ...]
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(e.key for e in self.entries)
+
+    def __getitem__(self, key: str) -> BibEntry:
+        for entry in self.entries:
+            if entry.key == key:
+                return entry
+        raise KeyError(key)
+
+    def get(self, key: str) -> BibEntry | None:
+        return next((e for e in self.entries if e.key == key), None)
+
+    def __contains__(self, key: object) -> bool:
+        return any(e.key == key for e in self.entries)
+
+
+def read_text(path: Path) -> str:
+    """Read a UTF-8 text file, naming the line of the first undecodable byte."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UnreadableFile(path, "no such file") from None
+    except OSError as exc:
+        raise UnreadableFile(path, exc.strerror or str(exc)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UnreadableFile(
+            path, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8", line
+        ) from None
+
+
+def read_registry(path: Path | str, display: str | None = None) -> Registry:
+    """Read and parse a bib file. Raises :class:`UnreadableFile` if it cannot be read at all."""
+    path = Path(path)
+    text = read_text(path)
+    return parse_registry(text, path, display or path.name)
+
+
+def parse_registry(text: str, path: Path, display: str) -> Registry:
+    library = _parse(text)
+    macros = {**MONTHS, **{s.key.lower(): _strip(s.value) for s in library.strings}}
+    problems: list[Problem] = []
+    entries: list[BibEntry] = []
+    for block in library.blocks:
+        line = block.start_line + 1
+        if isinstance(block, model.DuplicateBlockKeyBlock):
+            problems.append(
+                Problem(
+                    display,
+                    line,
+                    block.key,
+                    None,
+                    f"duplicate citekey {block.key!r}",
+                    "each citekey once",
+                )
+            )
+        elif isinstance(block, model.DuplicateFieldKeyBlock):
+            dupes = ", ".join(sorted(block.duplicate_keys))
+            problems.append(
+                Problem(
+                    display,
+                    line,
+                    _guess_key(block.raw),
+                    dupes,
+                    f"field(s) {dupes} given twice in one entry",
+                    "each field once per entry",
+                )
+            )
+        elif isinstance(block, model.ParsingFailedBlock):
+            problems.append(
+                Problem(
+                    display,
+                    line,
+                    _guess_key(block.raw),
+                    None,
+                    f"malformed BibTeX: {_first_line(str(block.error))}",
+                    "@type{citekey, field = {value}, ...} with balanced braces",
+                )
+            )
+        elif isinstance(block, model.Entry):
+            entry, entry_problems = _entry(block, macros, display)
+            entries.append(entry)
+            problems.extend(entry_problems)
+        elif isinstance(block, model.ImplicitComment) and _looks_like_lost_bibtex(block.comment):
+            problems.append(
+                Problem(
+                    display,
+                    line,
+                    None,
+                    None,
+                    f"text outside any entry is ignored: {_first_line(block.comment)!r}",
+                    "text outside entries only in '%' comment lines",
+                    severity="warning",
+                )
+            )
+    return Registry(path, text, tuple(entries), tuple(problems))
+
+
+def _parse(text: str) -> bibtexparser.Library:
+    # bibtexparser logs each failed block as a warning; we report them as Problems instead.
+    logger = logging.getLogger("bibtexparser")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return bibtexparser.parse_string(text, parse_stack=[])
+    finally:
+        logger.setLevel(previous)
+
+
+def _entry(
+    block: model.Entry, macros: dict[str, str], display: str
+) -> tuple[BibEntry, list[Problem]]:
+    problems: list[Problem] = []
+    fields: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for f in block.fields:
+        name = f.key.lower()
+        line = f.start_line + 1
+        lines[name] = line
+        value, problem = _value(f.value, macros)
+        if problem:
+            problems.append(Problem(display, line, block.key, name, problem[0], problem[1]))
+        if _SWALLOWED_FIELD.search(f.value):
+            problems.append(
+                Problem(
+                    display,
+                    line,
+                    block.key,
+                    name,
+                    "value runs into the next field (missing comma?)",
+                    "a comma after each field value",
+                )
+            )
+        fields[name] = value
+    entry = BibEntry(block.key, block.entry_type.lower(), block.start_line + 1, fields, lines)
+    return entry, problems
+
+
+def _value(raw: str, macros: dict[str, str]) -> tuple[str, tuple[str, str] | None]:
+    raw = raw.strip()
+    if (raw.startswith("{") and raw.endswith("}")) or (raw.startswith('"') and raw.endswith('"')):
+        return _normalise_space(raw[1:-1]), None
+    if raw.isdigit():
+        return raw, None
+    if "#" in raw:
+        parts = [p.strip() for p in raw.split("#")]
+        values = [_value(p, macros) for p in parts]
+        bad = next((v[1] for v in values if v[1]), None)
+        return "".join(v[0] for v in values), bad
+    if raw.lower() in macros:
+        return macros[raw.lower()], None
+    return raw, (f"undefined @string macro {raw!r}", "a value in {braces} or a defined @string")
+
+
+def _strip(raw: str) -> str:
+    raw = raw.strip()
+    if len(raw) >= 2 and (raw[0], raw[-1]) in (("{", "}"), ('"', '"')):
+        return raw[1:-1]
+    return raw
+
+
+def _normalise_space(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _first_line(text: str) -> str:
+    return " ".join(text.split())[:160]
+
+
+def _guess_key(raw: str) -> str | None:
+    m = re.match(r"\s*@\w+\s*[{(]\s*([^,\s]+)\s*,", raw)
+    return m.group(1) if m else None
+
+
+def _looks_like_lost_bibtex(comment: str) -> bool:
+    # Free text between entries is legal BibTeX; stray braces or '=' usually mean a broken entry.
+    stripped = "\n".join(line for line in comment.splitlines() if not line.lstrip().startswith("%"))
+    return any(ch in stripped for ch in "{}=@")
+
+
+def iter_entries(registry: Registry, kind: str | None = None) -> Iterator[BibEntry]:
+    for entry in registry.entries:
+        if kind is None or entry.get("kind") == kind:
+            yield entry
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and a rename: never a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(registry: Registry) -> None:
+    """Write the registry back. Unchanged registries are written byte for byte as read."""
+    write_atomic(registry.path, registry.text)
+
+
+def append_entry(registry: Registry, entry_text: str) -> Registry:
+    """A new registry with ``entry_text`` appended; every existing byte is kept."""
+    text = registry.text
+    separator = (
+        "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
+    )
+    new_text = text + separator + entry_text.strip("\n") + "\n"
+    return parse_registry(new_text, registry.path, registry.path.name)
