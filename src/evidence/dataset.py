@@ -946,6 +946,7 @@ STUDY_COLUMNS = (
     "cell_tissue",
     "dose",
     "route",
+    "follow_up",
     "follow_up_months",
     "n_total",
     "n_arms",
@@ -1007,7 +1008,8 @@ def _studies_frame(registry: Registry, arms: pd.DataFrame) -> pd.DataFrame:
             "label": labels[e.key],
             "entry_type": e.entry_type,
             "year": _int_or_none(e.get("year")),
-            "follow_up_months": parse_number(e.get("follow_up_months")),
+            "follow_up": e.get("follow_up") or None,
+            "follow_up_months": _months(e.get("follow_up")),
             "n_total": _int_or_none(e.get("n_total")),
             "n_arms": int(arm_count.get(e.key, 0)),
             # Patients in the study: n_total where given, else the sum of the arms' n.
@@ -1025,6 +1027,10 @@ def _studies_frame(registry: Registry, arms: pd.DataFrame) -> pd.DataFrame:
         frame[column] = frame[column].astype("Int64")
     frame["follow_up_months"] = frame["follow_up_months"].astype(float)
     return frame
+
+
+def _months(text: str) -> float | None:
+    return schema.timepoint_months(text) if text else None
 
 
 def _int_or_none(text: str) -> int | None:

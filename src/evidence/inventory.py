@@ -16,9 +16,14 @@ MARK_END = "<!-- inventory:end -->"
 
 
 def clinical_arms(data: Dataset) -> pd.DataFrame:
-    """Arms of human studies, with their study's design."""
+    """Arms of human studies, with their study's design.
+
+    An arm whose size is only planned keeps its place but not its n: nobody was treated yet.
+    """
     studies = data.studies.query("kind == 'study' and species == 'human'")
-    return data.arms.merge(studies[["citekey", "design"]], on="citekey")
+    arms = data.arms.merge(studies[["citekey", "design"]], on="citekey")
+    arms["n"] = arms["n"].mask(arms["n_basis"] == "planned")
+    return arms
 
 
 def by_group(data: Dataset) -> pd.DataFrame:
@@ -37,6 +42,7 @@ def by_group(data: Dataset) -> pd.DataFrame:
                 **{design: int(designs.get(design, 0)) for design in DESIGNS if design != "animal"},
                 "studies": len(keys),
                 "patients treated": int(in_group["n"].sum()),
+                "arms without n": int(in_group["n"].isna().sum()),
                 "studies with numbers": len(keys & with_numbers),
                 "with verified numbers": len(keys & verified),
             }
@@ -86,7 +92,7 @@ def markdown(data: Dataset) -> str:
         f"published meta-analyses; `data/outcomes.csv` holds {counts['numbers']} numbers.",
         "",
         "Clinical studies and patients per cell group (a study with arms in two groups counts in "
-        "both; patients are those in the group's arms, where the source gives arm sizes):",
+        "both; patients are those in the group's arms whose size the source gives; planned arms are not counted):",
         "",
         _markdown_table(by_group(data)),
         "",

@@ -284,7 +284,7 @@ BIB_STUDY = _spec(
     FieldSpec("cell_tissue", "vocab_list", False, CELL_TISSUES),
     FieldSpec("dose"),
     FieldSpec("route", "vocab_list", False, ROUTES),
-    FieldSpec("follow_up_months", "number", positive=True),
+    FieldSpec("follow_up", "timepoint", description="length of follow-up, e.g. 6 mo, 24 wk"),
     FieldSpec("n_total", "int", positive=True),
     FieldSpec("registration"),
     FieldSpec("no_numbers"),
