@@ -44,13 +44,17 @@ class UnreadableFile(Exception):
 
 @dataclass(frozen=True)
 class BibEntry:
-    """One entry: its key, type, 1-based line and fields (values with enclosing removed)."""
+    """One entry: its key, type, 1-based line and fields (values with enclosing removed).
+
+    ``raw`` is the entry's text exactly as in the file.
+    """
 
     key: str
     entry_type: str
     line: int
     fields: dict[str, str]
     field_lines: dict[str, int]
+    raw: str = ""
 
     def get(self, name: str, default: str = "") -> str:
         return self.fields.get(name, default)
@@ -60,13 +64,26 @@ class BibEntry:
 
 
 @dataclass(frozen=True)
+class Piece:
+    """A stretch of the file: a block (entry, @string, comment...) or the whitespace between."""
+
+    text: str
+    key: str | None = None  # the citekey, for an entry
+
+
+@dataclass(frozen=True)
 class Registry:
-    """The bib file as read: raw text, parsed entries and the problems found while parsing."""
+    """The bib file as read: its pieces, parsed entries and the problems found while parsing.
+
+    The pieces cover the file exactly, so :func:`render` gives back every byte; edits replace or
+    add pieces and leave the others untouched.
+    """
 
     path: Path
     text: str
     entries: tuple[BibEntry, ...]
     problems: tuple[Problem, ...] = field(default=())
+    pieces: tuple[Piece, ...] = field(default=())
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -114,6 +131,7 @@ def parse_registry(text: str, path: Path, display: str) -> Registry:
     macros = {**MONTHS, **{s.key.lower(): _strip(s.value) for s in library.strings}}
     problems: list[Problem] = []
     entries: list[BibEntry] = []
+    pieces = _pieces(text, library)
     for block in library.blocks:
         line = block.start_line + 1
         if isinstance(block, model.DuplicateBlockKeyBlock):
@@ -166,7 +184,30 @@ def parse_registry(text: str, path: Path, display: str) -> Registry:
                     severity="warning",
                 )
             )
-    return Registry(path, text, tuple(entries), tuple(problems))
+    return Registry(path, text, tuple(entries), tuple(problems), pieces)
+
+
+def _pieces(text: str, library: bibtexparser.Library) -> tuple[Piece, ...]:
+    """Split ``text`` into the blocks' raw text and the gaps between them, in order."""
+    pieces: list[Piece] = []
+    pos = 0
+    for block in library.blocks:
+        start = text.find(block.raw, pos)
+        if start < 0 or text[pos:start].strip():
+            return (Piece(text),)  # cannot align: keep the file as one piece, lose nothing
+        if start > pos:
+            pieces.append(Piece(text[pos:start]))
+        key = block.key if isinstance(block, model.Entry) else None
+        pieces.append(Piece(block.raw, key))
+        pos = start + len(block.raw)
+    if pos < len(text):
+        pieces.append(Piece(text[pos:]))
+    return tuple(pieces)
+
+
+def render(registry: Registry) -> str:
+    """The file's text rebuilt from its pieces (byte-identical to the file for a clean read)."""
+    return "".join(piece.text for piece in registry.pieces)
 
 
 def _parse(text: str) -> bibtexparser.Library:
@@ -205,24 +246,43 @@ def _entry(
                 )
             )
         fields[name] = value
-    entry = BibEntry(block.key, block.entry_type.lower(), block.start_line + 1, fields, lines)
+    entry = BibEntry(
+        block.key, block.entry_type.lower(), block.start_line + 1, fields, lines, block.raw
+    )
     return entry, problems
 
 
 def _value(raw: str, macros: dict[str, str]) -> tuple[str, tuple[str, str] | None]:
+    value, problem = _resolve(raw, macros)
+    return _normalise_space(value), problem
+
+
+def _resolve(raw: str, macros: dict[str, str]) -> tuple[str, tuple[str, str] | None]:
     raw = raw.strip()
-    if (raw.startswith("{") and raw.endswith("}")) or (raw.startswith('"') and raw.endswith('"')):
-        return _normalise_space(raw[1:-1]), None
+    if len(raw) >= 2 and (raw[0], raw[-1]) in (("{", "}"), ('"', '"')) and _enclosed(raw):
+        return raw[1:-1], None
     if raw.isdigit():
         return raw, None
     if "#" in raw:
-        parts = [p.strip() for p in raw.split("#")]
-        values = [_value(p, macros) for p in parts]
-        bad = next((v[1] for v in values if v[1]), None)
-        return "".join(v[0] for v in values), bad
+        parts = [_resolve(p, macros) for p in raw.split("#")]
+        bad = next((p[1] for p in parts if p[1]), None)
+        return "".join(p[0] for p in parts), bad
     if raw.lower() in macros:
         return macros[raw.lower()], None
     return raw, (f"undefined @string macro {raw!r}", "a value in {braces} or a defined @string")
+
+
+def _enclosed(raw: str) -> bool:
+    """True when the outer braces or quotes wrap the whole value (not ``{a} # {b}``)."""
+    if raw[0] == '"':
+        return '"' not in raw[1:-1]
+    depth = 0
+    for i, ch in enumerate(raw):
+        depth += ch == "{"
+        depth -= ch == "}"
+        if depth == 0 and i < len(raw) - 1:
+            return False
+    return True
 
 
 def _strip(raw: str) -> str:
@@ -277,16 +337,25 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def save(registry: Registry) -> None:
-    """Write the registry back. Unchanged registries are written byte for byte as read."""
-    write_atomic(registry.path, registry.text)
+def save(registry: Registry, path: Path | None = None) -> None:
+    """Write the registry (atomically). An unchanged registry is written byte for byte as read."""
+    write_atomic(path or registry.path, render(registry))
 
 
 def append_entry(registry: Registry, entry_text: str) -> Registry:
     """A new registry with ``entry_text`` appended; every existing byte is kept."""
-    text = registry.text
-    separator = (
-        "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
-    )
+    text = render(registry)
+    if not text or text.endswith("\n\n"):
+        separator = ""
+    else:
+        separator = "\n" if text.endswith("\n") else "\n\n"
     new_text = text + separator + entry_text.strip("\n") + "\n"
     return parse_registry(new_text, registry.path, registry.path.name)
+
+
+def replace_entry(registry: Registry, key: str, entry_text: str) -> Registry:
+    """A new registry with entry ``key`` replaced by ``entry_text``; other pieces unchanged."""
+    if not any(piece.key == key for piece in registry.pieces):
+        raise KeyError(key)
+    text = "".join(entry_text if piece.key == key else piece.text for piece in registry.pieces)
+    return parse_registry(text, registry.path, registry.path.name)
