@@ -345,10 +345,8 @@ def save(registry: Registry, path: Path | None = None) -> None:
 def append_entry(registry: Registry, entry_text: str) -> Registry:
     """A new registry with ``entry_text`` appended; every existing byte is kept."""
     text = render(registry)
-    if not text or text.endswith("\n\n"):
-        separator = ""
-    else:
-        separator = "\n" if text.endswith("\n") else "\n\n"
+    trailing = len(text) - len(text.rstrip("\n"))
+    separator = "\n" * (2 - min(trailing, 2)) if text else ""  # one blank line before the entry
     new_text = text + separator + entry_text.strip("\n") + "\n"
     return parse_registry(new_text, registry.path, registry.path.name)
 
