@@ -67,6 +67,159 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_validate)
 
 
+def _add(args: argparse.Namespace) -> int:
+    from evidence import authoring
+    from evidence.dataset import validate
+    from evidence.registry import UnreadableFile, read_text
+
+    if args.snippet == "-":
+        snippet, source = sys.stdin.read(), "<stdin>"
+    else:
+        snippet, source = read_text(Path(args.snippet)), args.snippet
+    descriptors = {
+        name: getattr(args, name)
+        for name in authoring.DESCRIPTOR_ORDER
+        if getattr(args, name, None) is not None
+    }
+    try:
+        arms = [authoring.Arm.parse(text) for text in args.arm]
+    except ValueError as exc:
+        print(f"evidence add: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        change = authoring.plan_add(
+            args.root,
+            snippet,
+            source=source,
+            descriptors=descriptors,
+            arms=arms,
+            outcomes=[o.strip() for o in args.outcomes.split(",") if o.strip()],
+            timepoint=args.timepoint,
+            force=args.force,
+        )
+    except authoring.AddRefused as refused:
+        for problem in refused.problems:
+            print(problem)
+        print("\nevidence add: nothing was written", file=sys.stderr)
+        return EXIT_DATA
+    if args.dry_run:
+        print(change.diff(), end="")
+        print("\n".join(change.summary), file=sys.stderr)
+        print("evidence add: dry run, nothing was written", file=sys.stderr)
+        return EXIT_OK
+    try:
+        authoring.apply(change)
+    except OSError as exc:
+        raise UnreadableFile(args.root, f"could not write: {exc}") from None
+    print("\n".join(change.summary))
+    todo = [p for p in validate(args.root) if p.citekey == change.citekey]
+    if todo:
+        print(f"\nTo do for {change.citekey} (from evidence validate):")
+        for problem in todo:
+            print(f"  {problem}")
+    return EXIT_OK
+
+
+def _add_add(sub: argparse._SubParsersAction) -> None:
+    from evidence import schema
+
+    p = sub.add_parser(
+        "add",
+        help="add a study from a BibTeX snippet, with template rows to fill in",
+        description=(
+            "Append one study to references.bib (no other byte changes) and template rows to "
+            "data/arms.csv and data/outcomes.csv. The snippet's fields and the options below "
+            "are checked first: a duplicate DOI, PMID, citekey, trial registration or a "
+            "near-identical title refuses the add (exit 1), and nothing is written."
+        ),
+        epilog=(
+            "example:\n  evidence add new.bib --design RCT --species human \\\n"
+            "    --population 'decompensated cirrhosis' --cell-groups MSC \\\n"
+            "    --confidence verified \\\n"
+            "    --source 'abstract https://pubmed.ncbi.nlm.nih.gov/12345678/' \\\n"
+            "    --arm MSC=MSC:20 --arm control=control:20 --outcomes meld,albumin "
+            "--timepoint '6 mo' --dry-run"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("snippet", help="a .bib file with one entry, or - for standard input")
+    p.add_argument("--root", type=Path, default=Path("."), help="dataset folder (default: .)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="show the change as a diff; write nothing"
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="add even when the title or registration matches an existing study",
+    )
+    vocab = {
+        "design": schema.DESIGNS,
+        "species": schema.SPECIES,
+        "population": schema.POPULATIONS,
+        "confidence": schema.CONFIDENCES,
+    }
+    lists = {
+        "cell_groups": schema.CELL_GROUPS,
+        "route": schema.ROUTES,
+        "cell_origin": schema.CELL_ORIGINS,
+        "cell_tissue": schema.CELL_TISSUES,
+    }
+    for name in (
+        "design",
+        "species",
+        "population",
+        "population_detail",
+        "aetiology",
+        "country",
+        "cell_groups",
+        "cell_type",
+        "cell_origin",
+        "cell_tissue",
+        "dose",
+        "route",
+        "follow_up",
+        "n_total",
+        "registration",
+        "confidence",
+        "source",
+        "note",
+    ):
+        flag = "--" + name.replace("_", "-")
+        if name in vocab:
+            p.add_argument(flag, dest=name, choices=vocab[name], metavar=name.upper())
+        elif name in lists:
+            p.add_argument(
+                flag,
+                dest=name,
+                metavar=name.upper(),
+                help="';'-separated: " + ", ".join(lists[name]),
+            )
+        else:
+            p.add_argument(flag, dest=name, metavar=name.upper())
+    p.add_argument(
+        "--no-numbers",
+        dest="no_numbers",
+        metavar="REASON",
+        help="the paper gives no usable numbers (no outcome template is written)",
+    )
+    p.add_argument(
+        "--arm",
+        action="append",
+        default=[],
+        metavar="LABEL=GROUP[:N]",
+        help="an arm, e.g. MSC=MSC:20 or placebo=control (repeat for each arm)",
+    )
+    p.add_argument(
+        "--outcomes",
+        default="meld",
+        help="comma-separated outcomes for the template (default: meld)",
+    )
+    p.add_argument(
+        "--timepoint", default="6 mo", help="follow-up timepoint for the template (default: '6 mo')"
+    )
+    p.set_defaults(run=_add)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from evidence.serve import serve
 
@@ -97,7 +250,7 @@ def parser() -> argparse.ArgumentParser:
 
     p.add_argument("--version", action="version", version=f"evidence {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_validate, _add_serve):
+    for add in (_add_validate, _add_add, _add_serve):
         add(sub)
     return p
 

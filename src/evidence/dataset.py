@@ -200,7 +200,7 @@ def _check_fields(
 # --- bib rules --------------------------------------------------------------------------------
 
 
-def _bib_problems(registry: Registry) -> list[Problem]:
+def bib_problems(registry: Registry) -> list[Problem]:
     problems = list(registry.problems)
     dois: dict[str, BibEntry] = {}
     pmids: dict[str, BibEntry] = {}
@@ -867,7 +867,7 @@ class _Raw:
 
 def _read(root: Path) -> _Raw:
     registry = read_registry(root / BIB_FILE, BIB_FILE)
-    problems = _bib_problems(registry)
+    problems = bib_problems(registry)
     tables = {}
     for spec in (ARMS_TABLE, OUTCOMES_TABLE, EXTERNAL_TABLE):
         table, table_problems = read_table(root, spec)
