@@ -220,6 +220,61 @@ def _add_add(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_add)
 
 
+def _diff(args: argparse.Namespace) -> int:
+    from evidence import changes
+    from evidence.schema import DatasetError
+
+    try:
+        log = changes.changes_since(args.root, args.revision)
+    except changes.RevisionError as exc:
+        print(f"evidence diff: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DatasetError as exc:
+        print(f"evidence diff: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "revision": log.revision,
+                    "studies": log.studies.to_dict(orient="records"),
+                    "numbers": log.numbers.to_dict(orient="records"),
+                    "pooled": json.loads(log.pooled.to_json(orient="records")),
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(changes.markdown(log), end="")
+    if args.html:
+        from evidence.figures.changes import shift_plot
+
+        shift_plot(log.pooled).write_html(args.html, include_plotlyjs=True, full_html=True)
+        print(
+            f"evidence diff: forest plot of before and after written to {args.html}",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _add_diff(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "diff",
+        help="what changed since a git revision: studies, numbers and every pooled estimate",
+        description=(
+            "A living-review change log: studies and numbers added, removed or changed since "
+            "REV, and how each pooled estimate (outcome x effect x cell group, REML) moved."
+        ),
+        epilog="example: evidence diff HEAD~3 --html changes.html",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("revision", metavar="REV", help="a git revision: a commit, tag or HEAD~1")
+    p.add_argument("--root", type=Path, default=Path("."), help="dataset folder (default: .)")
+    p.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    p.add_argument("--html", type=Path, help="also write a before/after forest plot to this file")
+    p.set_defaults(run=_diff)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from evidence.serve import serve
 
@@ -250,7 +305,7 @@ def parser() -> argparse.ArgumentParser:
 
     p.add_argument("--version", action="version", version=f"evidence {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_validate, _add_add, _add_serve):
+    for add in (_add_validate, _add_add, _add_diff, _add_serve):
         add(sub)
     return p
 
