@@ -110,3 +110,21 @@ def test_usage_error_exits_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["validate", "--format", "yaml"])
     assert info.value.code == 2
+
+
+def test_validate_covers_the_appraisal_files(tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "dataset"
+    shutil.copytree(FIXTURES / "appraisal" / "valid", root)
+    assert main(["validate", "--root", str(root), "-q"]) == 0
+    rob = root / "data" / "rob.csv"
+    lines = rob.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("judgement")] = "maybe"
+    lines[1] = ",".join(cells)
+    rob.write_text("".join(lines), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", "--root", str(root)]) == 1
+    assert "data/rob.csv:2: error:" in capsys.readouterr().out

@@ -18,9 +18,11 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from evidence import appraisal
     from evidence.dataset import validate
 
-    problems = validate(args.root)
+    # The dataset first (an unreadable file stops here with exit 2), then the appraisal files.
+    problems = validate(args.root) + appraisal.validate(args.root)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     if args.format == "json":
