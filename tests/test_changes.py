@@ -65,3 +65,18 @@ def test_bad_revision_exits_2(repo, capsys):
 
 def test_not_a_repository_exits_2(valid_copy, capsys):
     assert main(["diff", "HEAD", "--root", str(valid_copy)]) == 2
+
+
+def test_html_before_after_plot(repo, tmp_path, capsys):
+    outcomes = repo / "data" / "outcomes.csv"
+    outcomes.write_text(
+        outcomes.read_text().replace(
+            "alpha2010_trial,control,meld,level,6 mo,mean,16.0,",
+            "alpha2010_trial,control,meld,level,6 mo,mean,17.0,",
+        )
+    )
+    target = tmp_path / "changes.html"
+    assert main(["diff", "HEAD", "--root", str(repo), "--html", str(target)]) == 0
+    page = target.read_text(encoding="utf-8")
+    assert "MELD score, versus control: MSC" in page
+    assert "cdn.plot.ly" not in page and "Plotly.newPlot" in page  # self-contained
