@@ -79,4 +79,5 @@ def test_html_before_after_plot(repo, tmp_path, capsys):
     assert main(["diff", "HEAD", "--root", str(repo), "--html", str(target)]) == 0
     page = target.read_text(encoding="utf-8")
     assert "MELD score, versus control: MSC" in page
-    assert "cdn.plot.ly" not in page and "Plotly.newPlot" in page  # self-contained
+    assert "Plotly.newPlot" in page
+    assert '<script src="http' not in page and "<script src='http" not in page  # self-contained
