@@ -1,0 +1,41 @@
+"""Meta-analysis core: metafor's ``rma.uni`` and its companions, in numpy.
+
+Public API (names fixed; the app, notebooks and outside checks rely on them):
+
+* :func:`rma` - random-effects / common-effect model (FE, DL, REML, ML, PM, EB, HS, SJ, HE;
+  tests z, knha, adhoc) returning a frozen :class:`RMAResult`.
+* :func:`subgroups` - per-subgroup fits and the test for subgroup differences.
+* :func:`leave1out`, :func:`cumul` - sensitivity analyses as DataFrames.
+* :func:`regtest` (Egger), :func:`ranktest` (Begg), :func:`trimfill` (Duval and Tweedie).
+
+See ``docs/statistics.md`` for the formulas and every deliberate difference from metafor.
+"""
+
+from evidence.meta.bias import ranktest, regtest, trimfill
+from evidence.meta.estimators import METHODS
+from evidence.meta.model import rma
+from evidence.meta.results import (
+    RanktestResult,
+    RegtestResult,
+    RMAResult,
+    SubgroupResult,
+    TrimfillResult,
+)
+from evidence.meta.sensitivity import cumul, leave1out
+from evidence.meta.subgroups import subgroups
+
+__all__ = [
+    "METHODS",
+    "RMAResult",
+    "RanktestResult",
+    "RegtestResult",
+    "SubgroupResult",
+    "TrimfillResult",
+    "cumul",
+    "leave1out",
+    "ranktest",
+    "regtest",
+    "rma",
+    "subgroups",
+    "trimfill",
+]
