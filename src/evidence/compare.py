@@ -430,7 +430,9 @@ def effects(data: Dataset, question: Question) -> pd.DataFrame:
             timepoints.setdefault((key, arm), set()).add(tp)
 
     clinical = studies[(studies["kind"] == "study") & (studies["species"] == "human")]
-    arms = data.arms[data.arms["citekey"].isin(clinical.index)]
+    arms = data.arms[data.arms["citekey"].isin(clinical.index)].copy()
+    # A planned arm size is not a count of treated patients.
+    arms["n"] = arms["n"].mask(arms["n_basis"] == "planned")
     controls: dict[str, tuple[str, float]] = {}
     for key, arm, group, n in zip(
         arms["citekey"], arms["arm"], arms["group"], arms["n"], strict=True
@@ -738,11 +740,11 @@ def summary(pooled: Pooled) -> list[str]:
         result = pooled.groups.get(group)
         if result is None:
             reasons = sorted(set(rows["reason"]))
-            why = "; ".join(reasons[:3]) + (" ..." if len(reasons) > 3 else "")
+            why = "; ".join(reasons[:3]) + ("; and other reasons" if len(reasons) > 3 else "")
             lines.append(
                 f"{group}: no usable {what} numbers. "
                 + _describe(rows)
-                + (f" Why: {why}." if why else "")
+                + (f" Why: {why.rstrip('.')}." if why else "")
             )
             continue
         est, lb, ub = (
@@ -778,7 +780,7 @@ def _describe(rows: pd.DataFrame) -> str:
     return (
         f"The dataset has {k} {'study' if k == 1 else 'studies'} of this group ({designs}; "
         f"{int(patients)} patients in its arms"
-        + (f"; {seed} known only from the source article (seed-only)" if seed else "")
+        + (f"; {seed} known only from the source article" if seed else "")
         + ")."
     )
 
