@@ -277,6 +277,82 @@ def _add_diff(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_diff)
 
 
+def _report(args: argparse.Namespace) -> int:
+    import time
+
+    from evidence import report
+    from evidence.dataset import load
+    from evidence.schema import DatasetError
+
+    try:
+        data = load(args.root)
+    except DatasetError as exc:
+        print(f"evidence report: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    settings = report.Settings(
+        outcomes=tuple(args.outcome) if args.outcome else report.REPORT_OUTCOMES,
+        effects=("change", "control") if args.effect == "both" else (args.effect,),
+        method=args.estimator,
+        test=args.test,
+        design=args.design,
+        confidence=args.confidence,
+        window=args.window,
+        ri=args.corr,
+    )
+    start = time.perf_counter()
+    built = report.build(data, settings, progress=lambda m: print(m, file=sys.stderr))
+    report.write_html(built, args.out)
+    print(
+        f"evidence report: {args.out} ({len(built.html.encode()) / 1e6:.1f} MB, "
+        f"{time.perf_counter() - start:.1f} s)",
+        file=sys.stderr,
+    )
+    if args.tables:
+        paths = report.write_tables(built, args.tables)
+        print(f"evidence report: {len(paths)} table files in {args.tables}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    from evidence.compare import CONFIDENCE_FILTERS, DESIGN_FILTERS, OUTCOME_LABELS, TESTS, WINDOWS
+    from evidence.meta.estimators import METHODS
+
+    p = sub.add_parser(
+        "report",
+        help="write one self-contained HTML report (and CSV/XLSX tables)",
+        description=(
+            "One HTML file that opens anywhere without a server or network: the study table, a "
+            "forest plot per outcome with the subgroup comparison, the robustness views, the "
+            "appraisal (claims, risk of bias, GRADE, study flow) and the reference list "
+            "(Vancouver, via citeproc-py). The options select the same views as the dashboard."
+        ),
+        epilog="example: evidence report --out report.html --tables tables/ --outcome meld",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--root", type=Path, default=Path("."), help="dataset folder (default: .)")
+    p.add_argument("--out", type=Path, default=Path("report.html"))
+    p.add_argument("--tables", type=Path, help="also write every table as CSV and tables.xlsx here")
+    p.add_argument(
+        "--outcome",
+        action="append",
+        choices=sorted(OUTCOME_LABELS),
+        help="an outcome to report (repeat; default: the seven main outcomes)",
+    )
+    p.add_argument("--effect", choices=("change", "control", "both"), default="both")
+    p.add_argument("--estimator", choices=METHODS, default="REML")
+    p.add_argument("--test", choices=TESTS, default="z", help="z (Wald) or knha (Knapp-Hartung)")
+    p.add_argument("--design", choices=sorted(DESIGN_FILTERS), default="all")
+    p.add_argument(
+        "--confidence",
+        choices=sorted(CONFIDENCE_FILTERS),
+        default="secondary",
+        help="weakest confidence included (default: secondary)",
+    )
+    p.add_argument("--window", choices=sorted(WINDOWS), default="latest")
+    p.add_argument("--corr", type=float, default=0.5, help="pre-post correlation (default 0.5)")
+    p.set_defaults(run=_report)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from evidence.serve import serve
 
@@ -307,7 +383,7 @@ def parser() -> argparse.ArgumentParser:
 
     p.add_argument("--version", action="version", version=f"evidence {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_validate, _add_add, _add_diff, _add_serve):
+    for add in (_add_validate, _add_add, _add_diff, _add_report, _add_serve):
         add(sub)
     return p
 

@@ -92,7 +92,8 @@ def markdown(data: Dataset) -> str:
         f"published meta-analyses; `data/outcomes.csv` holds {counts['numbers']} numbers.",
         "",
         "Clinical studies and patients per cell group (a study with arms in two groups counts in "
-        "both; patients are those in the group's arms whose size the source gives; planned arms are not counted):",
+        "both; patients are those in the group's arms whose size the source gives; planned arms "
+        "are not counted):",
         "",
         _markdown_table(by_group(data)),
         "",

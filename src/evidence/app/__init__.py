@@ -1,0 +1,33 @@
+"""The dashboard (ipywidgets + plotly FigureWidgets) served by Voila from notebooks/app.ipynb.
+
+``from evidence.app import App; app = App.start(); app`` builds and shows it;
+``app.apply_url()`` applies the page's query string. Submodules: :mod:`~evidence.app.state`
+(view state, URL and validation), :mod:`~evidence.app.controls`, :mod:`~evidence.app.views`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+# plotly's FigureWidget imports nbformat, whose jsonschema imports rfc3987_syntax, which builds
+# an IRI grammar at import time: 0.9 s of CPU and 20 MB in every dashboard kernel, and the
+# kernel pool refills on the same 2 cores the viewers use. Nothing in a dashboard kernel
+# validates IRIs, and jsonschema skips that optional format checker when the import fails.
+if "jsonschema" not in sys.modules:
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+__all__ = ["App", "ViewState", "find_root", "parse_query", "to_query"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `evidence.app.state` (URL parsing) must not import plotly or ipywidgets.
+    if name in ("App", "find_root"):
+        from evidence.app import views
+
+        return getattr(views, name)
+    if name in ("ViewState", "parse_query", "to_query"):
+        from evidence.app import state
+
+        return getattr(state, name)
+    raise AttributeError(f"module 'evidence.app' has no attribute {name!r}")

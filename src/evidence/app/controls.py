@@ -1,0 +1,208 @@
+"""The dashboard's controls: ipywidgets whose options come from the compare layer.
+
+Each control carries the CSS class ``ev-<name>`` (a stable hook for tests and styling). A
+control never acts on its own: :class:`Controls` reports ``(name, value)`` to one callback,
+which validates the value (see :mod:`evidence.app.state`) before anything uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as W
+
+from evidence.app.state import (
+    ALLOWED,
+    CORR_MAX,
+    CORR_MIN,
+    CORR_STEP,
+    ViewState,
+)
+from evidence.compare import (
+    COMPARED_GROUPS,
+    CONFIDENCE_FILTERS,
+    DESIGN_FILTERS,
+    OUTCOME_LABELS,
+    POPULATION_FILTERS,
+    WINDOWS,
+)
+
+ESTIMATOR_LABELS = {
+    "REML": "REML (restricted maximum likelihood)",
+    "DL": "DL (DerSimonian-Laird, RevMan 5)",
+    "PM": "PM (Paule-Mandel)",
+    "SJ": "SJ (Sidik-Jonkman)",
+    "HS": "HS (Hunter-Schmidt)",
+    "EB": "EB (empirical Bayes)",
+    "ML": "ML (maximum likelihood)",
+    "HE": "HE (Hedges)",
+    "FE": "FE (common effect, no \u03c4\u00b2)",
+}
+EFFECT_LABELS = {
+    "change": "change from baseline",
+    "control": "cells versus control",
+}
+MEASURE_CHOICES = {"OR": "odds ratio", "RR": "risk ratio", "RD": "risk difference"}
+GROUP_LABELS = {
+    "MSC+HSC": "MSC+HSC (combination)",
+    "MSC": "MSC",
+    "HSC": "HSC (selected or mobilised)",
+    "BM-MNC": "BM-MNC",
+    "BM": "BM (whole marrow)",
+    "G-CSF": "G-CSF alone",
+    "control": "control arms",
+}
+SCOPE_LABELS = {"all": "all included studies", **{g: f"{g} only" for g in COMPARED_GROUPS}}
+TAB_TITLES = {"studies": "Studies", "compare": "Compare", "robustness": "Robustness"}
+
+_WIDE = W.Layout(width="100%")
+_STYLE = {"description_width": "initial"}
+
+
+def _options(name: str, labels: dict[str, str]) -> list[tuple[str, str]]:
+    return [(labels.get(value, value), value) for value in ALLOWED[name]]
+
+
+def _classed(widget: W.Widget, name: str) -> W.Widget:
+    widget.add_class(f"ev-{name}")
+    return widget
+
+
+def _label(text: str) -> W.HTML:
+    return W.HTML(f"<span class='ev-label'>{text}</span>")
+
+
+class Controls:
+    """The analysis controls of the sidebar (shared by the Compare and Robustness views)."""
+
+    def __init__(self, state: ViewState) -> None:
+        self._callback: Callable[[str, Any], None] | None = None
+        self._quiet = False
+        drop = {"layout": _WIDE, "style": _STYLE}
+        self.widgets: dict[str, W.Widget] = {
+            "outcome": W.Dropdown(
+                options=_options("outcome", OUTCOME_LABELS), description="Outcome", **drop
+            ),
+            "effect": W.Dropdown(
+                options=_options("effect", EFFECT_LABELS), description="Effect", **drop
+            ),
+            "window": W.Dropdown(
+                options=_options("window", {k: v[0] for k, v in WINDOWS.items()}),
+                description="Time window",
+                **drop,
+            ),
+            "estimator": W.Dropdown(
+                options=_options("estimator", ESTIMATOR_LABELS),
+                description="Estimator of \u03c4\u00b2",
+                **drop,
+            ),
+            "test": W.Checkbox(description="Knapp-Hartung CI (t, k\u22121 df)", indent=False),
+            "design": W.Dropdown(
+                options=_options("design", {k: v[0] for k, v in DESIGN_FILTERS.items()}),
+                description="Designs",
+                **drop,
+            ),
+            "confidence": W.Dropdown(
+                options=_options("confidence", {k: v[0] for k, v in CONFIDENCE_FILTERS.items()}),
+                description="Numbers used",
+                **drop,
+            ),
+            "population": W.Dropdown(
+                options=_options("population", {k: v[0] for k, v in POPULATION_FILTERS.items()}),
+                description="Population",
+                **drop,
+            ),
+            "corr": W.FloatSlider(
+                description="Pre-post r",
+                description_allow_html=False,
+                style=_STYLE,
+                min=CORR_MIN,
+                max=CORR_MAX,
+                step=CORR_STEP,
+                readout_format=".2f",
+                continuous_update=False,
+                layout=_WIDE,
+            ),
+            "measure": W.Dropdown(
+                options=_options("measure", MEASURE_CHOICES),
+                description="Counted outcomes vs control",
+                **drop,
+            ),
+        }
+        self.group_boxes = {
+            g: W.Checkbox(description=GROUP_LABELS[g], indent=False, layout=W.Layout(width="auto"))
+            for g in COMPARED_GROUPS
+        }
+        for g, box in self.group_boxes.items():
+            box.add_class(f"ev-group-{g.lower().replace('+', '-')}")
+        self.groups = _classed(W.VBox(list(self.group_boxes.values())), "groups")
+        for name, widget in self.widgets.items():
+            _classed(widget, name)
+            widget.observe(self._changed(name), names="value")
+        for box in self.group_boxes.values():
+            box.observe(self._groups_changed, names="value")
+        self.set_state(state)
+        self.box = _classed(
+            W.VBox(
+                [
+                    self.widgets["outcome"],
+                    self.widgets["effect"],
+                    self.widgets["window"],
+                    _label("Cell groups"),
+                    self.groups,
+                    self.widgets["design"],
+                    self.widgets["confidence"],
+                    self.widgets["population"],
+                    self.widgets["estimator"],
+                    self.widgets["test"],
+                    self.widgets["corr"],
+                    self.widgets["measure"],
+                ]
+            ),
+            "sidebar",
+        )
+
+    def on_change(self, callback: Callable[[str, Any], None]) -> None:
+        """``callback(name, value)`` on every user change; values are NOT validated yet."""
+        self._callback = callback
+
+    def _changed(self, name: str) -> Callable[[dict], None]:
+        def handler(change: dict) -> None:
+            if self._quiet or self._callback is None:
+                return
+            value = change["new"]
+            if name == "test":  # a checkbox: on means Knapp-Hartung
+                value = "knha" if value is True else ("z" if value is False else value)
+            self._callback(name, value)
+
+        return handler
+
+    def _groups_changed(self, change: dict) -> None:
+        if self._quiet or self._callback is None:
+            return
+        chosen = []
+        for group, box in self.group_boxes.items():
+            if box.value is True:
+                chosen.append(group)
+            elif box.value is not False:  # a crafted value: let validation reject it
+                chosen.append(box.value)
+        self._callback("groups", tuple(chosen))
+
+    def set_state(self, state: ViewState) -> None:
+        """Show ``state`` without reporting the changes back (no callback loops)."""
+        self._quiet = True
+        try:
+            for name, widget in self.widgets.items():
+                value = getattr(state, name)
+                if name == "test":
+                    value = value == "knha"
+                if widget.value != value:
+                    widget.value = value
+            for group, box in self.group_boxes.items():
+                box.value = group in state.groups
+            binary = state.question().binary
+            self.widgets["corr"].disabled = state.effect != "change" or binary
+            self.widgets["measure"].disabled = not (binary and state.effect == "control")
+        finally:
+            self._quiet = False

@@ -1,0 +1,297 @@
+"""The dashboard's view state and its URL query string.
+
+Everything a link must reproduce (tab, outcome, effect type, window, estimator, CI method,
+filters, groups, pre-post correlation, ...) is one frozen :class:`ViewState`. The query string
+and every widget value are **untrusted input**: a crafted link or a crafted widget (comm)
+message can carry anything. Each value is therefore checked against the allowed values that
+:mod:`evidence.compare` and :mod:`evidence.meta` define, by plain membership or a strict
+number pattern; nothing is evaluated, used as a path or echoed unescaped. An unknown value
+falls back to the default and produces a notice the app shows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, fields, replace
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from evidence.compare import (
+    BINARY_MEASURES,
+    COMPARED_GROUPS,
+    CONFIDENCE_FILTERS,
+    DESIGN_FILTERS,
+    OUTCOME_LABELS,
+    POPULATION_FILTERS,
+    TESTS,
+    WINDOWS,
+    Question,
+)
+from evidence.meta import METHODS
+
+TABS = ("studies", "compare", "robustness")
+EFFECTS = ("change", "control")
+SCOPES = ("all", *COMPARED_GROUPS)
+CORR_MIN, CORR_MAX, CORR_STEP = 0.0, 0.95, 0.05
+MAX_QUERY = 2000  # characters: a real link is a few hundred
+MAX_FIELDS = 40
+MAX_SHOWN = 40  # characters of a rejected value echoed in a notice
+_CORR_PATTERN = re.compile(r"[+-]?(?:\d{1,2}(?:\.\d{1,4})?|\.\d{1,4})")
+_CITEKEY_PATTERN = re.compile(r"[A-Za-z0-9_:.\-]{1,80}")
+
+#: Allowed values of each enumerated field (the order is the order of the controls).
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "tab": TABS,
+    "outcome": tuple(OUTCOME_LABELS),
+    "effect": EFFECTS,
+    "window": tuple(WINDOWS),
+    "estimator": tuple(METHODS),
+    "test": tuple(TESTS),
+    "design": tuple(DESIGN_FILTERS),
+    "confidence": tuple(CONFIDENCE_FILTERS),
+    "population": tuple(POPULATION_FILTERS),
+    "measure": tuple(BINARY_MEASURES),
+    "scope": SCOPES,
+}
+
+
+class InvalidValue(ValueError):
+    """A value that is not allowed for a field (the message is safe to show, but escape it)."""
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What the dashboard shows. Field names are the URL parameter names."""
+
+    tab: str = "compare"
+    outcome: str = "meld"
+    effect: str = "change"
+    window: str = "latest"
+    estimator: str = "REML"
+    test: str = "z"
+    design: str = "all"
+    confidence: str = "secondary"
+    population: str = "all"
+    groups: tuple[str, ...] = ("MSC+HSC", "MSC", "HSC", "BM-MNC")
+    corr: float = 0.5
+    measure: str = "OR"
+    scope: str = "all"
+    study: str = ""
+
+    def question(self) -> Question:
+        """The compare-layer question this view asks (validated again by Question)."""
+        return Question(
+            outcome=self.outcome,
+            effect=self.effect,  # type: ignore[arg-type]
+            window=self.window,
+            design=self.design,
+            confidence=self.confidence,
+            population=self.population,
+            groups=self.groups,
+            ri=self.corr,
+            binary_measure=self.measure,
+        )
+
+    def with_(self, **changes: Any) -> ViewState:
+        return replace(self, **changes)
+
+
+DEFAULT = ViewState()
+FIELDS = tuple(f.name for f in fields(ViewState))
+
+
+def shown(value: object) -> str:
+    """A rejected value as it may appear in a notice: truncated, repr-quoted (escape on output)."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > MAX_SHOWN:
+        text = text[:MAX_SHOWN] + "\u2026"
+    return repr(text) if isinstance(value, str) else text
+
+
+def _enum(name: str, value: object) -> str:
+    allowed = ALLOWED[name]
+    if isinstance(value, str):
+        if value in allowed:
+            return value
+        by_lower = {a.lower(): a for a in allowed}
+        match = by_lower.get(value.strip().lower())
+        if match is not None:
+            return match
+    raise InvalidValue(f"{shown(value)} is not a valid {name}")
+
+
+def _groups(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        # '+' in a query string decodes to a space: 'MSC HSC' is the combination 'MSC+HSC'.
+        items: Iterable[object] = [v.strip().replace(" ", "+") for v in value.split(",")]
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        raise InvalidValue(f"{shown(value)} is not a list of cell groups")
+    by_lower = {g.lower(): g for g in COMPARED_GROUPS}
+    chosen: set[str] = set()
+    for item in items:
+        if not isinstance(item, str) or item.lower() not in by_lower:
+            raise InvalidValue(f"{shown(item)} is not a cell group")
+        chosen.add(by_lower[item.lower()])
+    if not chosen:
+        raise InvalidValue("no cell group selected")
+    return tuple(g for g in COMPARED_GROUPS if g in chosen)
+
+
+def _corr(value: object) -> float:
+    if isinstance(value, bool):
+        raise InvalidValue(f"{shown(value)} is not a correlation")
+    if isinstance(value, str):
+        if not _CORR_PATTERN.fullmatch(value.strip()):
+            raise InvalidValue(f"{shown(value)} is not a correlation")
+        number = float(value)
+    elif isinstance(value, int | float):
+        number = float(value)
+    else:
+        raise InvalidValue(f"{shown(value)} is not a correlation")
+    if not math.isfinite(number) or not CORR_MIN <= number <= CORR_MAX:
+        raise InvalidValue(f"{shown(value)} is not a correlation in [{CORR_MIN}, {CORR_MAX}]")
+    return round(number, 2)
+
+
+def _study(value: object, studies: Collection[str]) -> str:
+    if value == "":
+        return ""
+    if isinstance(value, str) and _CITEKEY_PATTERN.fullmatch(value) and value in studies:
+        return value
+    raise InvalidValue(f"{shown(value)} is not a study of the dataset")
+
+
+def coerce(name: str, value: object, studies: Collection[str] = ()) -> Any:
+    """The canonical value of field ``name``, or :class:`InvalidValue`.
+
+    Used for query-string values (strings) and for every widget value that reaches a callback.
+    """
+    if name in ALLOWED:
+        return _enum(name, value)
+    if name == "groups":
+        return _groups(value)
+    if name == "corr":
+        return _corr(value)
+    if name == "study":
+        return _study(value, studies)
+    raise InvalidValue(f"unknown setting {shown(name)}")
+
+
+def update(
+    state: ViewState, name: str, value: object, studies: Collection[str] = ()
+) -> tuple[ViewState, str]:
+    """``state`` with ``name`` set to ``value`` if valid; else ``state`` and a notice."""
+    try:
+        return state.with_(**{name: coerce(name, value, studies)}), ""
+    except InvalidValue as exc:
+        return state, f"Ignored a value for {name}: {exc}."
+
+
+def parse_query(query: str | None, studies: Collection[str] = ()) -> tuple[ViewState, list[str]]:
+    """The state a query string asks for, with a notice for each value that was not used.
+
+    ``query`` may start with '?'. Unknown parameters and invalid values are ignored (the
+    default is kept) with a notice; a parameter given twice keeps its first value.
+    """
+    notices: list[str] = []
+    if not query:
+        return DEFAULT, notices
+    query = query.removeprefix("?")
+    if len(query) > MAX_QUERY:
+        return DEFAULT, [f"The link's settings are too long ({len(query)} characters): ignored."]
+    try:
+        pairs = parse_qsl(
+            query, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="replace"
+        )
+    except ValueError:
+        return DEFAULT, ["The link has too many settings: all were ignored."]
+    values: dict[str, str] = {}
+    for key, value in pairs:
+        if key not in FIELDS:
+            notices.append(f"Unknown setting {shown(key)} in the link: ignored.")
+        elif key in values:
+            notices.append(f"Setting {key!r} appears twice in the link: the first is used.")
+        else:
+            values[key] = value
+    state = DEFAULT
+    for key, value in values.items():
+        try:
+            state = state.with_(**{key: coerce(key, value, studies)})
+        except InvalidValue as exc:
+            default = getattr(DEFAULT, key)
+            if isinstance(default, tuple):
+                default = ",".join(default)
+            notices.append(
+                f"Unknown value for {key} in the link ({exc}): showing the default"
+                f" ({default if default != '' else 'none'})."
+            )
+    return state, notices
+
+
+def to_query(state: ViewState) -> str:
+    """The query string (without '?') of every setting that differs from the default."""
+    pairs = []
+    for name in FIELDS:
+        value = getattr(state, name)
+        if value == getattr(DEFAULT, name):
+            continue
+        if isinstance(value, tuple):
+            value = ",".join(value)
+        elif isinstance(value, float):
+            value = f"{value:g}"
+        pairs.append((name, value))
+    return urlencode(pairs, quote_via=quote, safe=",")
+
+
+# --- the page's query string in a Voila kernel ----------------------------------------------
+
+
+def request_query_string(timeout: float | None = None) -> str:
+    """The query string of the page this kernel serves ('' outside Voila).
+
+    Voila gives a kernel the request's ``QUERY_STRING`` in its environment. A preheated kernel
+    (started before anyone asked for the page) must first wait for the request: Voila 0.5
+    sends the request info over the websocket ``<server>/voila/query/<kernel id>``. This is the
+    protocol of ``voila.utils.wait_for_request``, reimplemented because importing ``voila.utils``
+    pulls jupyter_server into every kernel (1.4 s and 60 MB measured here).
+    """
+    if os.environ.get("VOILA_PREHEAT", "False") != "False":
+        _wait_for_request(timeout)
+    return os.environ.get("QUERY_STRING", "")
+
+
+def _wait_for_request(timeout: float | None) -> None:
+    kernel_id = os.environ.get("VOILA_KERNEL_ID")
+    if not kernel_id:
+        return
+    protocol = os.environ.get("VOILA_WS_PROTOCOL", "ws")
+    ip = os.environ.get("VOILA_APP_IP", "127.0.0.1")
+    port = os.environ.get("VOILA_APP_PORT", "8866")
+    base = os.environ.get("VOILA_WS_BASE_URL", os.environ.get("VOILA_SERVER_URL", "/"))
+    url = f"{protocol}://{ip}:{port}{base}voila/query/{kernel_id}"
+    try:
+        from websockets.sync.client import connect
+    except ImportError:  # pragma: no cover - websockets comes with voila
+        from voila.utils import wait_for_request
+
+        wait_for_request()
+        return
+    try:
+        with connect(url, open_timeout=10, max_size=2**20) as socket:
+            message = socket.recv(timeout=timeout)
+    except Exception:  # no server, closed socket, timeout: the defaults apply (with no notice)
+        return
+    try:
+        info = json.loads(message)
+    except ValueError:
+        return
+    if isinstance(info, dict):
+        for key, value in info.items():
+            if isinstance(key, str) and isinstance(value, str):
+                os.environ[key] = value

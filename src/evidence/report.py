@@ -1,0 +1,471 @@
+"""A self-contained HTML report (plotly inlined once, no network, no server) and its tables.
+
+:func:`build` runs the same stages the dashboard runs (compare -> pool -> robustness ->
+appraisal -> figures) for the chosen settings and returns a :class:`Report`: the page and every
+analysis table, which :func:`write_tables` saves as CSV files and one XLSX workbook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from evidence import __version__, inventory
+from evidence.compare import (
+    CONFIDENCE_FILTERS,
+    DESIGN_FILTERS,
+    MEASURE_LABELS,
+    OUTCOME_LABELS,
+    WINDOWS,
+    Question,
+    effects,
+    pool,
+    summary,
+)
+from evidence.dataset import Dataset
+
+Progress = Callable[[str], None]
+
+REPORT_OUTCOMES = ("meld", "child_pugh", "albumin", "bilirubin", "inr", "deaths", "sae")
+EFFECT_TITLES = {"change": "change from baseline within arms", "control": "cells versus control"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the report shows: the same choices as the dashboard's controls."""
+
+    outcomes: tuple[str, ...] = REPORT_OUTCOMES
+    effects: tuple[str, ...] = ("change", "control")
+    method: str = "REML"
+    test: str = "z"
+    design: str = "all"
+    confidence: str = "secondary"
+    window: str = "latest"
+    ri: float = 0.5
+    groups: tuple[str, ...] = ("MSC+HSC", "MSC", "HSC", "BM-MNC")
+    style: str = "vancouver"
+
+    def question(self, outcome: str, effect: str) -> Question:
+        return Question(
+            outcome=outcome,
+            effect=effect,
+            window=self.window,
+            design=self.design,
+            confidence=self.confidence,
+            groups=self.groups,
+            ri=self.ri,
+        )
+
+    def describe(self) -> str:
+        return (
+            f"{self.method} estimator, {'Knapp-Hartung' if self.test == 'knha' else 'Wald z'} "
+            f"confidence intervals, {DESIGN_FILTERS[self.design][0]}, "
+            f"{CONFIDENCE_FILTERS[self.confidence][0]}, time window "
+            f"{WINDOWS[self.window][0]}, pre-post correlation r = {self.ri:g}"
+        )
+
+
+@dataclass
+class Report:
+    html: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+class _Page:
+    """Collects sections; inlines plotly.js with the first figure only."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.toc: list[tuple[str, str]] = []
+        self._plotly_included = False
+        self._figures = 0
+
+    def heading(self, level: int, text: str, anchor: str | None = None) -> None:
+        if anchor:
+            self.toc.append((anchor, text))
+        attr = f' id="{anchor}"' if anchor else ""
+        self.parts.append(f"<h{level}{attr}>{_e(text)}</h{level}>")
+
+    def para(self, text: str, cls: str = "") -> None:
+        attr = f' class="{cls}"' if cls else ""
+        self.parts.append(f"<p{attr}>{_e(text)}</p>")
+
+    def raw(self, markup: str) -> None:
+        self.parts.append(markup)
+
+    def figure(self, fig, name: str) -> None:
+        from evidence.figures.style import export_config
+
+        self._figures += 1
+        self.parts.append(
+            '<div class="figure">'
+            + fig.to_html(
+                full_html=False,
+                include_plotlyjs=not self._plotly_included,
+                config=export_config(name),
+                div_id=f"figure-{self._figures}",
+            )
+            + "</div>"
+        )
+        self._plotly_included = True
+
+    def table(self, frame: pd.DataFrame, cls: str = "data") -> None:
+        self.parts.append(_table(frame, cls))
+
+
+def _e(text: object) -> str:
+    return html.escape("" if text is None else str(text))
+
+
+def _cell(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return '<td class="nr">not reported</td>'
+    if isinstance(value, float):
+        return f"<td>{value:.3g}</td>" if abs(value) < 1e4 else f"<td>{value:,.0f}</td>"
+    return f"<td>{_e(value)}</td>"
+
+
+def _table(frame: pd.DataFrame, cls: str = "data") -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in frame.itertuples(index=False)
+    )
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _slug(*parts: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", "_".join(parts).lower()).strip("_")
+
+
+def build(
+    data: Dataset, settings: Settings = Settings(), progress: Progress = lambda _: None
+) -> Report:
+    """Build the report for ``data`` with ``settings``; ``progress`` hears each step."""
+    from evidence.citations import bibliography
+
+    page = _Page()
+    tables: dict[str, pd.DataFrame] = {}
+    cited: list[str] = []
+    steps = 4 + len(settings.outcomes) * len(settings.effects)
+    done = 0
+
+    def step(text: str) -> None:
+        nonlocal done
+        done += 1
+        progress(f"[{done}/{steps}] {text}")
+
+    step("studies")
+    _studies_section(page, data, tables, cited)
+    for outcome in settings.outcomes:
+        for effect in settings.effects:
+            step(f"{OUTCOME_LABELS[outcome]}, {EFFECT_TITLES[effect]}")
+            _outcome_section(page, data, settings, outcome, effect, tables, cited)
+    step("appraisal")
+    _appraisal_section(page, data, settings, tables)
+    step("external benchmarks")
+    _external_section(page, data, tables, cited)
+    step("references")
+    page.heading(2, "References", "references")
+    refs = bibliography(data.studies, cited, style=settings.style, output="html")
+    page.raw(
+        '<ol class="refs">'
+        + "".join(f'<li id="ref-{_e(k)}">{text}</li>' for k, text in refs)
+        + "</ol>"
+    )
+    return Report(_document(page, data, settings), tables)
+
+
+def _cite(cited: list[str], key: str) -> int:
+    if key not in cited:
+        cited.append(key)
+    return cited.index(key) + 1
+
+
+def _studies_section(
+    page: _Page, data: Dataset, tables: dict[str, pd.DataFrame], cited: list[str]
+) -> None:
+    page.heading(2, "The studies", "studies")
+    page.para(
+        f"{inventory.registry_counts(data)['clinical studies']} clinical studies, "
+        f"{inventory.registry_counts(data)['animal studies']} animal studies and "
+        f"{inventory.registry_counts(data)['meta-analyses']} published meta-analyses; "
+        f"{len(data.outcomes)} numbers, each with its locator and confidence."
+    )
+    page.table(inventory.by_group(data))
+    studies = data.studies[data.studies["kind"] == "study"].copy()
+    studies["ref"] = [f"[{_cite(cited, k)}]" for k in studies["citekey"]]
+    shown = studies[
+        [
+            "ref",
+            "label",
+            "design",
+            "species",
+            "population",
+            "cell_groups",
+            "route",
+            "dose",
+            "n",
+            "follow_up",
+            "country",
+            "confidence",
+        ]
+    ]
+    page.table(shown)
+    tables["studies"] = data.studies
+
+
+def _outcome_section(
+    page: _Page,
+    data: Dataset,
+    settings: Settings,
+    outcome: str,
+    effect: str,
+    tables: dict[str, pd.DataFrame],
+    cited: list[str],
+) -> None:
+    from evidence import robustness
+    from evidence.figures import (
+        cumulative_plot,
+        estimator_grid_plot,
+        forest_plot,
+        funnel_plot,
+        leave_one_out_plot,
+    )
+
+    q = settings.question(outcome, effect)
+    frame = effects(data, q)
+    pooled = pool(frame, q, method=settings.method, test=settings.test)
+    name = _slug(outcome, effect)
+    anchor = f"outcome-{name}"
+    page.heading(2, f"{OUTCOME_LABELS[outcome]}: {EFFECT_TITLES[effect]}", anchor)
+    page.para(f"Effect measure: {MEASURE_LABELS[q.measure]}.")
+    for sentence in summary(pooled):
+        page.para(sentence, "summary")
+    page.figure(forest_plot(pooled), f"forest-{name}")
+    tables[f"effects_{name}"] = frame
+    tables[f"pooled_{name}"] = _pooled_table(pooled)
+    excluded = frame[~frame["included"]]
+    if len(excluded):
+        page.raw(
+            f"<details><summary>Study arms not in the plot, and why ({len(excluded)})</summary>"
+        )
+        page.table(excluded[["label", "group", "arm", "design", "reason"]])
+        page.raw("</details>")
+    for key in frame.loc[frame["included"], "citekey"]:
+        _cite(cited, key)
+    if int(frame["included"].sum()) < 2:
+        page.para("Sensitivity analyses need at least two included study arms.", "note")
+        return
+    method, test = settings.method, settings.test
+    ref = robustness.reference(frame, method=method, test=test)
+    loo = robustness.leave_one_out(frame, method=method, test=test)
+    cum = robustness.cumulative(frame, method=method, test=test)
+    grid = robustness.estimator_grid(frame, method=method, test=test)
+    fun = robustness.funnel(frame, method=method, test=test)
+    page.heading(3, "Robustness")
+    page.figure(leave_one_out_plot(loo, ref, q.measure, outcome), f"leave1out-{name}")
+    page.figure(cumulative_plot(cum, ref, q.measure, outcome), f"cumulative-{name}")
+    page.figure(funnel_plot(fun, outcome), f"funnel-{name}")
+    for note in fun.notes:
+        page.para(note, "note")
+    page.figure(estimator_grid_plot(grid, q.measure), f"grid-{name}")
+    tables[f"leave1out_{name}"] = loo
+    tables[f"cumulative_{name}"] = cum
+    tables[f"grid_{name}"] = grid
+
+
+def _pooled_table(pooled) -> pd.DataFrame:
+    rows = []
+    for group, result in pooled.groups.items():
+        record = {"group": group}
+        if result is not None:
+            record |= result.to_frame().iloc[0].to_dict()
+        rows.append(record)
+    if pooled.overall is not None:
+        rows.append({"group": "overall", **pooled.overall.to_frame().iloc[0].to_dict()})
+    frame = pd.DataFrame(rows)
+    if pooled.subgroups is not None:
+        frame["q_between"] = pooled.subgroups.q_between
+        frame["q_between_df"] = pooled.subgroups.q_between_df
+        frame["q_between_pval"] = pooled.subgroups.q_between_pval
+    return frame
+
+
+def _appraisal_section(
+    page: _Page, data: Dataset, settings: Settings, tables: dict[str, pd.DataFrame]
+) -> None:
+    from evidence.appraisal import claims, flow, grade, rob
+    from evidence.figures.flow import flow_diagram
+    from evidence.figures.rob import summary_plot, traffic_light_plot
+
+    root = data.root
+    page.heading(2, "Claims of the source article, checked", "claims")
+    table = claims.load(root, data)
+    if len(table):
+        page.table(
+            table[
+                [
+                    c
+                    for c in ("claim_id", "claim", "cites", "verdict", "reason")
+                    if c in table.columns
+                ]
+            ],
+            "claims",
+        )
+        tables["claims"] = table
+    central = claims.central_claim(
+        data, method=settings.method, test="knha", confidence=settings.confidence
+    )
+    for line in central.lines:
+        page.para(line, "summary")
+
+    page.heading(2, "Risk of bias", "rob")
+    rob_frame = rob.load(root, data)
+    if len(rob_frame):
+        page.figure(traffic_light_plot(rob_frame), "rob-traffic-light")
+        page.figure(summary_plot(rob.summary_weights(rob_frame, data)), "rob-summary")
+        tables["risk_of_bias"] = rob_frame
+
+    page.heading(2, "Certainty of evidence (GRADE draft)", "grade")
+    sof = grade.draft(
+        data,
+        rob_frame if len(rob_frame) else None,
+        window=settings.window,
+        confidence=settings.confidence,
+        method=settings.method,
+    )
+    shown = [
+        c
+        for c in (
+            "outcome_label",
+            "group",
+            "effect",
+            "studies",
+            "patients",
+            "effect_text",
+            "certainty",
+            "statement",
+        )
+        if c in sof.columns
+    ]
+    page.table(sof[shown] if shown else sof, "sof")
+    tables["summary_of_findings"] = sof
+
+    page.heading(2, "Study flow", "flow")
+    counts = flow.counts(data, confidence=settings.confidence, window=settings.window)
+    page.figure(flow_diagram(counts.boxes, counts.per_outcome), "study-flow")
+    tables["flow"] = counts.boxes
+
+
+def _external_section(
+    page: _Page, data: Dataset, tables: dict[str, pd.DataFrame], cited: list[str]
+) -> None:
+    page.heading(2, "Published meta-analyses (external benchmarks)", "external")
+    ext = data.external.copy()
+    if ext.empty:
+        page.para("No published pooled results are recorded.")
+        return
+    labels = data.studies.set_index("citekey")["label"]
+    ext["source"] = [f"{labels[k]} [{_cite(cited, k)}]" for k in ext["citekey"]]
+    page.table(
+        ext[
+            [
+                "source",
+                "group",
+                "outcome",
+                "comparison",
+                "timepoint",
+                "measure",
+                "estimate",
+                "ci_lb",
+                "ci_ub",
+                "unit",
+                "k",
+                "locator",
+                "note",
+            ]
+        ]
+    )
+    tables["external"] = data.external
+
+
+_CSS = """
+body{font-family:Arial,Helvetica,sans-serif;margin:2rem auto;max-width:1200px;color:#111;
+ line-height:1.45;padding:0 1rem}
+h1{font-size:1.8rem}h2{margin-top:2.5rem;border-bottom:2px solid #0072B2;padding-bottom:.2rem}
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem;width:100%}
+th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f2f2f2}td.nr{color:#6e6e6e;font-style:italic}
+p.summary{background:#f7f9fc;border-left:4px solid #0072B2;padding:.4rem .8rem;margin:.3rem 0}
+p.note{color:#6e6e6e}.figure{margin:1rem 0}details{margin:.5rem 0}
+nav ul{columns:2}ol.refs li{margin:.3rem 0}.meta{color:#444;font-size:.9rem}
+"""
+
+
+def _document(page: _Page, data: Dataset, settings: Settings) -> str:
+    today = dt.date.today().isoformat()
+    toc = "".join(f'<li><a href="#{a}">{_e(t)}</a></li>' for a, t in page.toc)
+    head = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>Cell therapy for decompensated cirrhosis: evidence report</title>"
+        f"<style>{_CSS}</style></head><body>"
+        "<h1>Cell therapy for decompensated cirrhosis: evidence report</h1>"
+        f'<p class="meta">Generated {today} by evidence {__version__} from '
+        f"{_e(data.root.resolve().name)}. Settings: {_e(settings.describe())}. "
+        "Every number comes from the dataset with its locator and confidence; "
+        "values a study does not report are shown as \u201cnot reported\u201d.</p>"
+        f"<nav><ul>{toc}</ul></nav>"
+    )
+    return head + "\n".join(page.parts) + "</body></html>"
+
+
+def write_html(report: Report, path: Path) -> None:
+    from evidence.registry import write_atomic
+
+    write_atomic(Path(path), report.html)
+
+
+def write_tables(report: Report, directory: Path) -> list[Path]:
+    """Every table as ``<name>.csv`` plus all of them in ``tables.xlsx`` (one sheet each)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in report.tables.items():
+        path = directory / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        written.append(path)
+    workbook = directory / "tables.xlsx"
+    with pd.ExcelWriter(workbook, engine="openpyxl") as excel:
+        for name, frame in report.tables.items():
+            _excel_safe(frame).to_excel(excel, sheet_name=_sheet(name, excel.sheets), index=False)
+    written.append(workbook)
+    return written
+
+
+def _sheet(name: str, taken: Iterable[str]) -> str:
+    base = name[:31]
+    taken = set(taken)
+    candidate, i = base, 1
+    while candidate in taken:
+        suffix = f"~{i}"
+        candidate, i = base[: 31 - len(suffix)] + suffix, i + 1
+    return candidate
+
+
+def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    # openpyxl cannot store numpy arrays or tuples in a cell; strings are what a reader wants.
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(
+                lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v)
+            )
+    return out

@@ -1,0 +1,412 @@
+"""The dashboard's state: URL parsing and validation, and callbacks that reject crafted values.
+
+Query strings and widget (comm) messages are untrusted: every value must be one the compare
+and meta layers allow, or it falls back with a visible notice. These tests drive the App in
+Python (no browser): a crafted comm message ends in ``Widget.set_state``, as here.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import evidence
+from evidence.app.state import (
+    ALLOWED,
+    DEFAULT,
+    MAX_QUERY,
+    TABS,
+    InvalidValue,
+    ViewState,
+    coerce,
+    parse_query,
+    request_query_string,
+    to_query,
+)
+from evidence.compare import COMPARED_GROUPS, OUTCOME_LABELS, Question
+from evidence.meta import METHODS
+
+from .conftest import ROOT
+
+KEYS = {"sharma2021_jceh", "kharaziha2009_ejgh"}
+
+
+# --- query strings ----------------------------------------------------------------------------
+
+
+def test_empty_query_is_the_default():
+    for query in (None, "", "?"):
+        assert parse_query(query) == (DEFAULT, [])
+
+
+def test_full_query():
+    state, notices = parse_query(
+        "?tab=robustness&outcome=albumin&effect=control&window=4-6&estimator=DL&test=knha"
+        "&design=rct&confidence=verified&population=decompensated&groups=MSC%2BHSC,HSC"
+        "&corr=0.7&measure=RR&scope=HSC&study=sharma2021_jceh",
+        KEYS,
+    )
+    assert notices == []
+    assert state == ViewState(
+        tab="robustness",
+        outcome="albumin",
+        effect="control",
+        window="4-6",
+        estimator="DL",
+        test="knha",
+        design="rct",
+        confidence="verified",
+        population="decompensated",
+        groups=("MSC+HSC", "HSC"),
+        corr=0.7,
+        measure="RR",
+        scope="HSC",
+        study="sharma2021_jceh",
+    )
+    assert isinstance(state.question(), Question)
+
+
+def test_lenient_spelling():
+    # case does not matter; a '+' typed into a link decodes to a space and still means MSC+HSC
+    state, notices = parse_query("estimator=reml&groups=msc+hsc,Msc&tab=Studies")
+    assert notices == []
+    assert state.estimator == "REML" and state.groups == ("MSC+HSC", "MSC")
+    assert state.tab == "studies"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("outcome=__import__('os').system('id')", "outcome"),
+        ("outcome=meld;rm%20-rf", "outcome"),
+        ("estimator=REML%00", "estimator"),
+        ("tab=../../etc/passwd", "tab"),
+        ("study=../../etc/passwd", "study"),
+        ("study=nosuchstudy2020", "study"),
+        ("groups=", "groups"),
+        ("groups=MSC,Bogus", "groups"),
+        ("corr=nan", "corr"),
+        ("corr=inf", "corr"),
+        ("corr=1e308", "corr"),
+        ("corr=0.99", "corr"),
+        ("corr=-0.1", "corr"),
+        ("corr=0x1", "corr"),
+        ("measure=HR", "measure"),
+        ("test=adhoc", "test"),  # allowed by meta, not offered by the compare layer
+        ("window=1-2", "window"),
+        ("design=" + "a" * 500, "design"),
+    ],
+)
+def test_bad_values_fall_back_with_a_notice(query, field):
+    state, notices = parse_query(query, KEYS)
+    assert getattr(state, field) == getattr(DEFAULT, field)
+    assert len(notices) == 1 and f"for {field}" in notices[0] and "default" in notices[0]
+    assert len(notices[0]) < 300  # a long value is truncated, not echoed whole
+
+
+def test_unknown_and_repeated_parameters():
+    state, notices = parse_query("foo=1&outcome=inr&outcome=albumin&__class__=x")
+    assert state.outcome == "inr"
+    assert any("'foo'" in n for n in notices)
+    assert any("twice" in n for n in notices)
+    assert any("__class__" in n for n in notices)
+
+
+def test_oversized_queries_are_ignored():
+    state, notices = parse_query("outcome=inr&x=" + "y" * MAX_QUERY)
+    assert state == DEFAULT and "too long" in notices[0]
+    state, notices = parse_query("&".join(f"k{i}=1" for i in range(100)))
+    assert state == DEFAULT and "too many" in notices[0]
+
+
+def test_allowed_values_come_from_compare_and_meta():
+    assert ALLOWED["outcome"] == tuple(OUTCOME_LABELS)
+    assert ALLOWED["estimator"] == tuple(METHODS)
+    assert ALLOWED["tab"] == TABS
+    with pytest.raises(InvalidValue):
+        coerce("nonsense", "x")
+
+
+states = st.builds(
+    ViewState,
+    tab=st.sampled_from(ALLOWED["tab"]),
+    outcome=st.sampled_from(ALLOWED["outcome"]),
+    effect=st.sampled_from(ALLOWED["effect"]),
+    window=st.sampled_from(ALLOWED["window"]),
+    estimator=st.sampled_from(ALLOWED["estimator"]),
+    test=st.sampled_from(ALLOWED["test"]),
+    design=st.sampled_from(ALLOWED["design"]),
+    confidence=st.sampled_from(ALLOWED["confidence"]),
+    population=st.sampled_from(ALLOWED["population"]),
+    groups=st.sets(st.sampled_from(COMPARED_GROUPS), min_size=1).map(
+        lambda s: tuple(g for g in COMPARED_GROUPS if g in s)
+    ),
+    corr=st.integers(0, 19).map(lambda i: round(i * 0.05, 2)),
+    measure=st.sampled_from(ALLOWED["measure"]),
+    scope=st.sampled_from(ALLOWED["scope"]),
+    study=st.sampled_from(["", *sorted(KEYS)]),
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(states)
+def test_every_state_round_trips_through_its_link(state):
+    query = to_query(state)
+    assert parse_query(query, KEYS) == (state, [])
+    assert parse_query("?" + query, KEYS) == (state, [])
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=300))
+def test_any_text_parses_without_error(query):
+    state, notices = parse_query(query, KEYS)
+    assert isinstance(state, ViewState) and all(isinstance(n, str) for n in notices)
+    state.question()  # always a valid question
+
+
+# --- the query string inside a Voila kernel ----------------------------------------------------
+
+
+def test_query_string_outside_voila(monkeypatch):
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    monkeypatch.setenv("QUERY_STRING", "outcome=inr")
+    assert request_query_string() == "outcome=inr"
+    monkeypatch.delenv("QUERY_STRING")
+    assert request_query_string() == ""
+
+
+def test_preheated_kernel_waits_for_the_request(monkeypatch):
+    """Voila 0.5's protocol: the kernel opens <server>/voila/query/<kernel id> and receives the
+    request info as one JSON message (voila.request_info_handler)."""
+    from websockets.sync.server import serve
+
+    seen = {}
+
+    def handler(ws):
+        seen["path"] = ws.request.path
+        ws.send(json.dumps({"QUERY_STRING": "outcome=albumin&tab=studies", "X": "y"}))
+
+    with serve(handler, "127.0.0.1", 0) as server:
+        port = server.socket.getsockname()[1]
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        monkeypatch.setenv("VOILA_PREHEAT", "True")
+        monkeypatch.setenv("VOILA_KERNEL_ID", "abc-123")
+        monkeypatch.setenv("VOILA_APP_PORT", str(port))
+        monkeypatch.setenv("VOILA_SERVER_URL", "/")
+        monkeypatch.delenv("QUERY_STRING", raising=False)
+        monkeypatch.delenv("VOILA_WS_BASE_URL", raising=False)
+        assert request_query_string(timeout=10) == "outcome=albumin&tab=studies"
+        server.shutdown()
+    assert seen["path"] == "/voila/query/abc-123"
+
+
+def test_preheated_kernel_without_a_server_keeps_the_defaults(monkeypatch):
+    monkeypatch.setenv("VOILA_PREHEAT", "True")
+    monkeypatch.setenv("VOILA_KERNEL_ID", "abc")
+    monkeypatch.setenv("VOILA_APP_PORT", "1")  # nothing listens there
+    monkeypatch.delenv("QUERY_STRING", raising=False)
+    assert request_query_string(timeout=2) == ""
+
+
+# --- the App: callbacks reject crafted values --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def data():
+    return evidence.load(ROOT)
+
+
+@pytest.fixture
+def app(data):
+    from evidence.app import App
+
+    return App(data)
+
+
+def test_app_starts_on_the_compare_view(app):
+    assert app.state == DEFAULT
+    assert app.compare.forest is not None
+    assert app.compare.forest.layout.meta["studies"] == 3
+    assert "MSC+HSC: no usable" in app.compare.summary.value
+    assert app.robustness.figures == {}  # built when first shown
+    assert app.studies.map is None
+    assert app.url.query == ""
+
+
+def test_controls_update_the_figure_in_place(app):
+    forest = app.compare.forest
+    before = forest.layout.title.text
+    app.controls.widgets["outcome"].value = "albumin"
+    assert app.compare.forest is forest  # the same widget, updated
+    assert "Albumin" in forest.layout.title.text and forest.layout.title.text != before
+    assert app.state.outcome == "albumin"
+    assert "Albumin" in app.compare.summary.value
+    app.controls.widgets["estimator"].value = "DL"
+    assert "DL estimator" in forest.layout.title.text
+    app.controls.widgets["test"].value = True
+    assert app.state.test == "knha" and "Knapp-Hartung" in forest.layout.title.text
+    app.controls.group_boxes["BM-MNC"].value = False
+    assert app.state.groups == ("MSC+HSC", "MSC", "HSC")
+    assert "BM-MNC" not in " ".join(forest.layout.yaxis.ticktext)
+    assert app.url.query == "outcome=albumin&estimator=DL&test=knha&groups=MSC%2BHSC,MSC,HSC"
+    assert app.notices == []
+
+
+def test_link_applied_before_the_page_connects_is_in_the_model_state(app):
+    """A preheated kernel applies the link before any browser view exists; the views are then
+    drawn from the widgets' model state, which must hold the linked figure."""
+    app.apply_url("outcome=albumin&estimator=DL")
+    state = app.compare.forest._widget_layout
+    assert "Albumin" in state["title"]["text"] and "DL estimator" in state["title"]["text"]
+
+
+def test_deep_link_opens_the_view(app):
+    app.apply_url("?tab=robustness&outcome=meld&scope=HSC&estimator=PM")
+    assert app.tabs.selected_index == 2
+    assert app.controls.widgets["estimator"].value == "PM"
+    assert app.robustness.scope.value == "HSC"
+    assert set(app.robustness.figures) == {"grid", "loo", "cumulative", "funnel"}
+    assert "Reference model (PM, z) on 2 study arms" in app.robustness.summary.value
+    app.change("outcome", "inr")
+    assert app.robustness.figures["grid"].layout.meta["changes"] == 0
+    assert "No model for HSC only" in app.robustness.summary.value
+
+
+def test_bad_link_shows_an_escaped_notice(app):
+    app.apply_url("outcome=<img src=x onerror=alert(1)>&estimator=REML")
+    assert app.state.outcome == "meld"
+    assert "ev-notice-item" in app.notice.value
+    assert "<img" not in app.notice.value and "&lt;img" in app.notice.value
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("outcome", "os.system('id')"),
+        ("outcome", ["meld"]),
+        ("outcome", {"__class__": 1}),
+        ("estimator", None),
+        ("test", "adhoc"),
+        ("test", 3),
+        ("groups", ("MSC", "<b>")),
+        ("groups", ()),
+        ("groups", "MSC"),  # a string is split like a link value; valid
+        ("corr", 5.0),
+        ("corr", float("nan")),
+        ("corr", True),
+        ("tab", 7),
+        ("tab", "admin"),
+        ("scope", "../x"),
+        ("study", "nosuch"),
+        ("study", "a" * 10_000),
+    ],
+)
+def test_callbacks_reject_crafted_values(app, name, value):
+    before = app.state
+    app.change(name, value)
+    if (name, value) == ("groups", "MSC"):
+        assert app.state.groups == ("MSC",) and not app.notices
+        return
+    assert app.state == before
+    assert len(app.notices) == 1 and f"for {name}" in app.notices[0]
+    assert len(app.notice.value) < 500
+
+
+def test_crafted_comm_messages(app):
+    """What the frontend can send: any synced trait. Dropdowns and tabs are guarded by
+    ipywidgets itself; a slider's bounds are synced too, so its value is checked by us."""
+    slider = app.controls.widgets["corr"]
+    slider.set_state({"max": 10.0})
+    slider.set_state({"value": 7.5})
+    assert app.state.corr == 0.5
+    assert slider.value == 0.5  # shown back as the valid value
+    assert "Ignored a value for corr" in app.notice.value
+    with pytest.raises(Exception):  # noqa: B017 - the trait rejects it before any callback
+        app.controls.widgets["outcome"].set_state({"index": 999})
+    assert app.state.outcome == "meld"
+    with pytest.raises(Exception):  # noqa: B017
+        app.tabs.set_state({"selected_index": 42})
+    box = app.controls.group_boxes["MSC"]
+    with pytest.raises(Exception):  # noqa: B017
+        box.set_state({"value": "yes"})
+    assert app.state.groups == DEFAULT.groups
+    # the studies table's free-text search is only ever a literal substring
+    app.change("tab", "studies")
+    app.studies.filters["search"].value = ".*(" * 50
+    assert "0</b> of" in app.studies.count.value
+
+
+def test_study_detail_lists_numbers_with_locators(app):
+    app.apply_url("tab=studies&study=kharaziha2009_ejgh")
+    detail = app.studies.detail.value
+    assert "Kharaziha 2009" in detail and "doi.org" in detail
+    assert "verified" in detail and "data/outcomes.csv:" in detail
+    assert "rel='noopener noreferrer'" in detail
+    app.apply_url("tab=studies&study=sharma2021_jceh")
+    detail = app.studies.detail.value
+    assert "seed-only" in detail and "not reported" in detail
+    assert app.studies.map is not None
+
+
+def test_studies_table_filters_and_sorts(app):
+    app.apply_url("tab=studies")
+    f = app.studies.filters
+    f["design"].value = "RCT"
+    assert "studies match" in app.studies.count.value
+    rct = app.studies.filtered()
+    assert (rct["design"] == "RCT").all() and len(rct) > 0
+    f["sort"].value = "n"
+    f["order"].value = "desc"
+    ns = app.studies.filtered()["n"].dropna().tolist()
+    assert ns == sorted(ns, reverse=True)
+    f["group"].value = "MSC+HSC"
+    assert app.studies.filtered().empty  # the combination pilot is single-arm, not an RCT
+
+
+def test_views_subset_for_notebooks(data):
+    from evidence.app import App
+
+    only = App(data, ViewState(tab="robustness"), views=("robustness",))
+    assert only.views == ("robustness",) and only.state.tab == "robustness"
+    assert only.robustness.figures and only.compare.forest is None
+    only.change("tab", "compare")  # not in this app: stays on its only view
+    assert only.state.tab == "robustness"
+
+
+def test_find_root(tmp_path, monkeypatch):
+    from evidence.app import find_root
+
+    monkeypatch.delenv("EVIDENCE_ROOT", raising=False)
+    assert find_root(ROOT / "notebooks") == ROOT
+    monkeypatch.setenv("EVIDENCE_ROOT", str(tmp_path))
+    assert find_root() == tmp_path
+    monkeypatch.delenv("EVIDENCE_ROOT")
+    with pytest.raises(FileNotFoundError):
+        find_root(tmp_path)
+
+
+def test_refresh_keeps_the_widget_and_replaces_changed_structure():
+    import plotly.graph_objects as go
+
+    from evidence.app.views import refresh
+
+    fw = go.FigureWidget(go.Figure(go.Scatter(x=[1], y=[1], name="a")))
+    refresh(fw, go.Figure(go.Scatter(x=[1, 2], y=[3, 4], name="a"), {"title": {"text": "t"}}))
+    assert list(fw.data[0].x) == [1, 2] and fw.layout.title.text == "t"
+    refresh(fw, go.Figure([go.Bar(x=[1], y=[2]), go.Scatter(x=[0], y=[0])]))
+    assert [t.type for t in fw.data] == ["bar", "scatter"]
+
+
+def test_export_format_switches_every_plot(app):
+    app.apply_url("tab=robustness")
+    app.export_choice.value = "png"
+    figures = [app.compare.forest, *app.robustness.figures.values()]
+    assert all(f._config["toImageButtonOptions"]["format"] == "png" for f in figures)
+    with pytest.raises(Exception):  # noqa: B017 - not an option: the widget refuses it
+        app.export_choice.value = "bmp"
+    assert app.export == "png"

@@ -1,0 +1,337 @@
+"""evidence.figures: what each figure draws, for k from 0 to hundreds, with a fixed structure."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+import evidence
+from evidence import robustness as R
+from evidence.compare import EFFECT_COLUMNS, Question, effects, pool
+from evidence.figures import (
+    GROUP_COLOURS,
+    OKABE_ITO,
+    cumulative_plot,
+    estimator_grid_plot,
+    evidence_map_plot,
+    export_config,
+    forest_plot,
+    funnel_plot,
+    leave_one_out_plot,
+    map_frame,
+)
+from evidence.figures import forest as forest_module
+from evidence.figures.funnel import TRACES as FUNNEL_TRACES
+from evidence.figures.palette import CONFIDENCE_SYMBOLS, DESIGN_SYMBOLS
+
+from .conftest import ROOT
+
+GROUPS = ("MSC+HSC", "MSC", "HSC", "BM-MNC")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return evidence.load(ROOT)
+
+
+def synthetic_pooled(k: int, groups=GROUPS[1:], seed: int = 3, measure_q=None):
+    """A pooled result with k included arms spread over groups (MSC+HSC always empty)."""
+    rng = np.random.default_rng(seed)
+    q = measure_q or Question()
+    rows = []
+    for i in range(k):
+        group = groups[i % len(groups)]
+        yi, vi = rng.normal(-2, 1.5), rng.uniform(0.2, 2.0)
+        rows.append(
+            dict.fromkeys(EFFECT_COLUMNS)
+            | {
+                "citekey": f"study{i}",
+                "label": f"Author{i} {2000 + i % 20}",
+                "year": 2000 + i % 20,
+                "design": "RCT",
+                "group": group,
+                "arm": group,
+                "timepoint": "6 mo",
+                "n": 20.0,
+                "n_control": math.nan,
+                "measure": q.measure,
+                "basis": "reported change from baseline",
+                "yi": yi,
+                "vi": vi,
+                "sei": math.sqrt(vi),
+                "ci_lb": yi - 1.96 * math.sqrt(vi),
+                "ci_ub": yi + 1.96 * math.sqrt(vi),
+                "confidence": ("verified", "secondary", "seed-only")[i % 3],
+                "derived": "",
+                "included": True,
+                "reason": "",
+                "sources": f"data/outcomes.csv:{i + 2}",
+            }
+        )
+    rows.append(
+        dict.fromkeys(EFFECT_COLUMNS)
+        | {
+            "citekey": "pilot",
+            "label": "Pilot 2021",
+            "group": "MSC+HSC",
+            "arm": "MSC+HSC",
+            "design": "single-arm",
+            "included": False,
+            "reason": "MELD score not reported",
+            "n": 5.0,
+        }
+    )
+    frame = pd.DataFrame(rows, columns=list(EFFECT_COLUMNS))
+    return pool(frame, q)
+
+
+def trace(fig: go.Figure, name: str):
+    (match,) = [t for t in fig.data if t.name == name]
+    return match
+
+
+def shapes(fig: go.Figure, name: str) -> list:
+    return [s for s in fig.layout.shapes if s.name == name]
+
+
+def test_palette_is_okabe_ito_and_covers_groups():
+    from evidence.compare import COMPARED_GROUPS
+
+    assert set(COMPARED_GROUPS) <= set(GROUP_COLOURS)
+    colours = [GROUP_COLOURS[g] for g in COMPARED_GROUPS]
+    assert len(set(colours)) == len(colours)
+    okabe = set(OKABE_ITO.values())
+    assert all(c in okabe for c in colours if c != GROUP_COLOURS["control"])
+    assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in colours)
+    assert len(set(DESIGN_SYMBOLS.values())) == len(DESIGN_SYMBOLS)
+    assert len(set(CONFIDENCE_SYMBOLS.values())) == 3
+
+
+def test_forest_on_the_bundled_data(data):
+    q = Question()
+    pooled = pool(effects(data, q), q)
+    fig = forest_plot(pooled)
+    assert tuple(t.name for t in fig.data) == forest_module.TRACES
+    studies = trace(fig, "studies")
+    included = pooled.effects[pooled.effects["included"]]
+    assert len(studies.x) == len(included) == fig.layout.meta["studies"]
+    # squares at the estimates, sized by weight within the group
+    assert sorted(studies.x) == pytest.approx(sorted(included["yi"]))
+    hsc = pooled.groups["HSC"]
+    sizes = [s for s, c in zip(studies.marker.size, studies.marker.color, strict=True)
+             if c == GROUP_COLOURS["HSC"]]  # fmt: skip
+    assert (sizes[0] < sizes[1]) == (hsc.weights[0] < hsc.weights[1])
+    # the empty groups are rows with their reason, never dropped
+    empty = trace(fig, "empty")
+    assert len(empty.text) == 2 and empty.mode == "text"
+    assert "MELD score not reported" in empty.text[0]
+    assert all("no usable numbers" in h for h in empty.hovertext)
+    assert sum("<i>no usable numbers</i>" in t for t in fig.layout.yaxis.ticktext) == 2
+    ticks = " ".join(fig.layout.yaxis.ticktext)
+    for group in GROUPS:
+        assert f"<b>{group}</b>" in ticks
+    # diamonds: one per group with a result plus the overall one, each with a hover; a null
+    # line at 0; a prediction interval only where k >= 3 (the overall model here)
+    assert len(shapes(fig, "diamond")) == 3
+    hovers = [a for a in fig.layout.annotations if a.name == "pooled"]
+    assert len(hovers) == 3 and "HSC pooled" in hovers[1].hovertext
+    assert "95% prediction interval" in hovers[-1].hovertext
+    assert [s.x0 for s in shapes(fig, "null")] == [0]
+    assert len(shapes(fig, "prediction")) == 1
+    # titles and axis with units; hover with locator and confidence
+    assert "MELD score" in fig.layout.title.text and "REML" in fig.layout.title.text
+    assert fig.layout.xaxis.title.text == "mean change from baseline (points)"
+    assert all("confidence:" in h and "source:" in h for h in studies.hovertext)
+
+
+def test_forest_locators_in_hover(data):
+    q = Question()
+    frame = effects(data, q).assign(locators="Table 2")
+    fig = forest_plot(pool(frame, q))
+    assert all("Table 2 (data/outcomes.csv:" in h for h in trace(fig, "studies").hovertext)
+
+
+def test_forest_ratio_is_back_transformed_on_a_log_axis(data):
+    q = Question(outcome="deaths", effect="control", binary_measure="RR")
+    pooled = pool(effects(data, q), q)
+    fig = forest_plot(pooled)
+    assert fig.layout.xaxis.type == "log"
+    included = pooled.effects[pooled.effects["included"]]
+    assert sorted(trace(fig, "studies").x) == pytest.approx(sorted(np.exp(included["yi"])))
+    assert [s.x0 for s in shapes(fig, "null")] == [1.0]
+    assert "(log scale)" in fig.layout.xaxis.title.text
+    # annotations are placed in log10 units on a log axis; shapes in data units
+    (hsc,) = [a for a in fig.layout.annotations if a.name == "pooled" and "HSC" in a.hovertext]
+    assert 10**hsc.x == pytest.approx(float(np.exp(pooled.groups["HSC"].estimate)))
+
+
+def test_forest_proportions_have_no_null_line(data):
+    q = Question(outcome="deaths")
+    fig = forest_plot(pool(effects(data, q), q))
+    assert not shapes(fig, "null")
+    assert all(0 <= x <= 1 for x in trace(fig, "studies").x)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 12, 60, 400])
+def test_forest_scales_from_one_study_to_hundreds(k):
+    pooled = synthetic_pooled(k)
+    fig = forest_plot(pooled)
+    assert tuple(t.name for t in fig.data) == forest_module.TRACES
+    assert fig.layout.meta["studies"] == k
+    studies = trace(fig, "studies")
+    # one point per study: a square, or above the labelling limit the hover point of a study
+    # whose whisker and dash are subpaths of one shape each
+    assert len(studies.x) == k
+    rows = fig.layout.meta["rows"]
+    assert fig.layout.height >= 200 + 14 * rows  # sized to its rows
+    labelled = k <= forest_module.MAX_LABELLED_ROWS
+    # every row is labelled; above the limit only headings, pooled and empty rows are
+    assert (len(fig.layout.yaxis.tickvals) == rows) == labelled
+    assert len(fig.layout.yaxis.tickvals) >= rows - k
+    assert (len(trace(fig, "numbers").text or ()) == rows) == labelled
+    if not labelled:  # pooled numbers are then shape labels, sizes are uniform
+        assert any("pooled" in t for t in fig.layout.yaxis.ticktext)
+        assert all("[" in s.label.text for s in shapes(fig, "numbers"))
+        assert len(shapes(fig, "numbers")) == len(shapes(fig, "diamond"))
+        assert studies.mode == "lines" and len(trace(fig, "ci").x) == 0
+        for name in ("ci", "squares"):
+            (path,) = shapes(fig, name)
+            assert path.path.count("M") == k
+    # prediction intervals only where a group has k >= 3 (and for the overall model when it
+    # is shown: two or more groups with numbers)
+    results = [r for r in pooled.groups.values() if r is not None]
+    expected = sum(r.k >= 3 for r in results)
+    expected += int(len(results) >= 2 and pooled.overall.k >= 3)
+    assert len(shapes(fig, "prediction")) == expected
+
+
+def test_forest_readable_sizes():
+    fig = forest_plot(synthetic_pooled(10))
+    assert fig.layout.font.size >= 16 and fig.layout.title.font.size >= 20
+    assert fig.layout.yaxis.tickfont.size >= 15
+
+
+def test_export_config_offers_svg_and_png():
+    assert export_config("forest")["toImageButtonOptions"] == {
+        "format": "svg",
+        "filename": "forest",
+        "scale": 2,
+    }
+    assert export_config("forest", "png")["toImageButtonOptions"]["format"] == "png"
+    assert export_config("x")["displaylogo"] is False
+
+
+def test_text_from_data_is_escaped():
+    pooled = synthetic_pooled(2)
+    frame = pooled.effects.copy()
+    frame.loc[0, "label"] = "<script>alert(1)</script>"
+    fig = forest_plot(pool(frame, pooled.question))
+    text = " ".join(fig.layout.yaxis.ticktext) + " ".join(trace(fig, "studies").hovertext)
+    assert "<script>" not in text and "&lt;script&gt;" in text
+
+
+def test_funnel_plot(data):
+    frame = effects(data, Question())
+    f = R.funnel(frame)
+    fig = funnel_plot(f, "meld")
+    assert tuple(t.name for t in fig.data) == FUNNEL_TRACES
+    assert len(trace(fig, "studies").x) == 3
+    assert fig.layout.yaxis.range[0] > fig.layout.yaxis.range[1]  # SE 0 at the top
+    text = fig.layout.annotations[0].text
+    assert "Warning: k = 3 < 10" in text and "Egger" in text and "Begg" in text
+    # pseudo-CI contours meet at the estimate at SE 0
+    c95 = trace(fig, "contour95")
+    assert c95.x[0] == pytest.approx(f.estimate) and c95.y[0] == 0
+
+
+def test_funnel_with_nothing_in_scope(data):
+    f = R.funnel(effects(data, Question()), scope="BM-MNC")
+    fig = funnel_plot(f, "meld")
+    assert len(trace(fig, "studies").x) == 0
+    assert "No included study" in fig.layout.annotations[0].text
+
+
+def test_evidence_map(data):
+    frame = map_frame(data.studies, data.arms)
+    clinical = data.studies[
+        (data.studies["kind"] == "study") & (data.studies["species"] == "human")
+    ]
+    assert set(frame["citekey"]) <= set(clinical["citekey"])
+    fig = evidence_map_plot(frame, highlight="sharma2021_jceh")
+    assert sum(len(t.x) for t in fig.data) == len(frame) == fig.layout.meta["points"]
+    assert [t.name for t in fig.data] == ["RCT", "non-randomised controlled", "single-arm",
+                                         "case series"]  # fmt: skip
+    # a study with arms in two groups is a point in each row
+    twice = frame["citekey"].value_counts()
+    assert (twice >= 1).all()
+    combo = frame[frame["group"] == "MSC+HSC"]
+    assert len(combo) == 1 and combo["patients"].iloc[0] == 5
+    widths = [w for t in fig.data for w in t.marker.line.width]
+    assert max(widths) == 4  # the highlighted study
+    assert fig.layout.xaxis.title.text == "year of publication"
+
+
+def test_sensitivity_plots(data):
+    frame = effects(data, Question())
+    ref = R.reference(frame)
+    loo = leave_one_out_plot(R.leave_one_out(frame), ref, "MC", "meld")
+    assert [t.name for t in loo.data] == ["ci", "points", "reference"]
+    assert len(loo.data[1].x) == 3
+    cum = cumulative_plot(R.cumulative(frame), ref, "MC", "meld")
+    ticks = cum.layout.yaxis.ticktext
+    assert ticks[0].startswith("<span") and "\u2691" in ticks[0]  # first study alone differs
+    assert ticks[-1] == "<b>All studies (reference)</b>"
+    grid = R.estimator_grid(frame)
+    heat = estimator_grid_plot(grid, "MC")
+    z = np.array(heat.data[0].z)
+    assert z.shape == (9, 2)
+    assert heat.layout.meta["changes"] == int(grid["changes"].sum())
+    boxed = [s for s in heat.layout.shapes if s.type == "rect"]
+    assert len(boxed) == 1  # the reference model
+
+
+def test_sensitivity_empty_tables_explain_why(data):
+    frame = effects(data, Question())
+    ref = R.reference(frame, "MSC")
+    fig = leave_one_out_plot(R.leave_one_out(frame, "MSC"), ref, "MC", "meld", "MSC")
+    assert "at least 2" in fig.layout.annotations[0].text
+
+
+def test_figures_module_does_not_import_robustness_views_at_start():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, evidence.figures.forest\n"
+        "print('evidence.robustness' in sys.modules, 'evidence.figures.funnel' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_every_figure_is_valid_plotly(data):
+    """The figures skip plotly's per-element validation for speed: validate them here."""
+    frame = effects(data, Question())
+    ref = R.reference(frame)
+    figures = [
+        forest_plot(pool(frame, Question())),
+        forest_plot(synthetic_pooled(80)),
+        forest_plot(
+            pool(
+                effects(data, Question(outcome="deaths", effect="control")),
+                Question(outcome="deaths", effect="control"),
+            )
+        ),
+        funnel_plot(R.funnel(frame), "meld"),
+        evidence_map_plot(map_frame(data.studies, data.arms)),
+        leave_one_out_plot(R.leave_one_out(frame), ref, "MC", "meld"),
+        cumulative_plot(R.cumulative(frame), ref, "MC", "meld"),
+        estimator_grid_plot(R.estimator_grid(frame), "MC"),
+    ]
+    for fig in figures:
+        go.Figure(fig.to_plotly_json())  # raises on any invalid property or value
