@@ -34,23 +34,10 @@ from evidence.registry import (
 from evidence.schema import ARMS_TABLE, OUTCOMES_TABLE, Problem, split_list
 
 TITLE_SIMILARITY = 0.9  # above this two titles are taken for the same report
+# The review's fields in the order an added entry lists them (after the bibliographic ones).
 DESCRIPTOR_ORDER = (
     "kind",
-    "design",
-    "species",
-    "population",
-    "population_detail",
-    "aetiology",
-    "country",
-    "cell_groups",
-    "cell_type",
-    "cell_origin",
-    "cell_tissue",
-    "dose",
-    "route",
-    "follow_up",
-    "n_total",
-    "registration",
+    *(name for name in schema.BIB_STUDY if name not in ("no_numbers", "seed_ref")),
     "confidence",
     "source",
     "no_numbers",

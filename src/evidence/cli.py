@@ -123,7 +123,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _add_add(sub: argparse._SubParsersAction) -> None:
-    from evidence import schema
+    from evidence import authoring, schema
 
     p = sub.add_parser(
         "add",
@@ -154,47 +154,19 @@ def _add_add(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="add even when the title or registration matches an existing study",
     )
-    vocab = {
-        "design": schema.DESIGNS,
-        "species": schema.SPECIES,
-        "population": schema.POPULATIONS,
-        "confidence": schema.CONFIDENCES,
-    }
-    lists = {
-        "cell_groups": schema.CELL_GROUPS,
-        "route": schema.ROUTES,
-        "cell_origin": schema.CELL_ORIGINS,
-        "cell_tissue": schema.CELL_TISSUES,
-    }
-    for name in (
-        "design",
-        "species",
-        "population",
-        "population_detail",
-        "aetiology",
-        "country",
-        "cell_groups",
-        "cell_type",
-        "cell_origin",
-        "cell_tissue",
-        "dose",
-        "route",
-        "follow_up",
-        "n_total",
-        "registration",
-        "confidence",
-        "source",
-        "note",
-    ):
-        flag = "--" + name.replace("_", "-")
-        if name in vocab:
-            p.add_argument(flag, dest=name, choices=vocab[name], metavar=name.upper())
-        elif name in lists:
+    specs = schema.BIB_COMMON | schema.BIB_STUDY
+    for name in authoring.DESCRIPTOR_ORDER:
+        if name in ("kind", "no_numbers"):
+            continue
+        spec, flag = specs[name], "--" + name.replace("_", "-")
+        if spec.kind == "vocab":
+            p.add_argument(flag, dest=name, choices=spec.vocabulary, metavar=name.upper())
+        elif spec.kind == "vocab_list":
             p.add_argument(
                 flag,
                 dest=name,
                 metavar=name.upper(),
-                help="';'-separated: " + ", ".join(lists[name]),
+                help="';'-separated: " + ", ".join(spec.vocabulary),
             )
         else:
             p.add_argument(flag, dest=name, metavar=name.upper())
