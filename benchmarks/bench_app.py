@@ -16,6 +16,9 @@ every request to another host blocked):
 * interaction latency: from a control change in the page until the plot shows the change
   (the plot title updated and a frame painted), measured inside the page with
   ``performance.now()``; the app's estimator and outcome controls, the bare notebook's dropdown;
+* the same latency for the risk-of-bias filter (its two levels that leave studies out);
+* the Appraisal tab's first opening in a fresh page: from the click on the tab until the
+  claims table is drawn, then each section (risk of bias, certainty, flow) until it is drawn;
 * the same latency with a synthetic 2,000-study dataset (generated into a temporary folder
   following docs/data-format.md; the forest plot then has about 2,000 rows);
 * the resident memory of the kernels after they rendered the page.
@@ -89,6 +92,19 @@ APP_ESTIMATORS = [
     ("SJ (Sidik-Jonkman)", "SJ estimator"),
 ]
 APP_OUTCOMES = [("Albumin", "Albumin:"), ("MELD score", "MELD score:")]
+APP_ROB = [  # the subtitle then says how many arms the filter left out
+    ("without high risk of bias", "risk of bias ("),
+    ("without high risk or no information", "no information ("),
+]
+#: Appraisal sections: the tab to click and what is drawn when the section is ready.
+APPRAISAL_STEPS = [
+    ("claims", ".ev-tab > .lm-TabBar .lm-TabBar-tab >> text=Appraisal", ".ev-claims table"),
+    ("risk of bias", ".ev-appraisal-tab .lm-TabBar-tab >> text=Risk of bias",
+     ".ev-rob-traffic .js-plotly-plot .main-svg"),
+    ("certainty", ".ev-appraisal-tab .lm-TabBar-tab >> text=Certainty", ".ev-sof table"),
+    ("flow", ".ev-appraisal-tab .lm-TabBar-tab >> text=Study flow",
+     ".ev-flow-plot .js-plotly-plot .main-svg"),
+]  # fmt: skip
 BARE_VALUES = [("RCT", "design=RCT"), ("Cohort", "design=Cohort"), ("All", "design=All")]
 
 JS_CHANGE = """async ([selector, label, expect, plot]) => {
@@ -327,6 +343,22 @@ def latencies(page, control: str, plot: str, changes: list[tuple[str, str]], run
     return out
 
 
+def appraisal_first_open(browser, server: Server, runs: int) -> dict[str, list[float]]:
+    """In a fresh page each run: click the Appraisal tab, then each section, until drawn."""
+    out: dict[str, list[float]] = {name: [] for name, _, _ in APPRAISAL_STEPS}
+    for _ in range(runs):
+        server.wait_idle(2)
+        context, page = open_page(browser, server, ".ev-forest " + PLOT)
+        for name, tab, drawn in APPRAISAL_STEPS:
+            start = time.perf_counter()
+            page.click(tab)
+            page.wait_for_selector(drawn, timeout=TIMEOUT_MS)
+            out[name].append(time.perf_counter() - start)
+        print("  appraisal: " + ", ".join(f"{n} {v[-1]:.2f} s" for n, v in out.items()))
+        context.close()
+    return out
+
+
 def open_page(browser, server: Server, selector: str):
     context, page = new_page(browser, [])
     page.goto(server.url, wait_until="commit", timeout=TIMEOUT_MS)
@@ -400,8 +432,10 @@ def main(argv: list[str] | None = None) -> int:
             context, page = open_page(browser, app, ".ev-forest " + PLOT)
             app_est = latencies(page, ".ev-estimator", ".ev-forest", APP_ESTIMATORS, runs)
             app_out = latencies(page, ".ev-outcome", ".ev-forest", APP_OUTCOMES, runs)
+            app_rob = latencies(page, ".ev-rob", ".ev-forest", APP_ROB, runs)
             app_rss = app.rss_mb()
             context.close()
+            appraisal = appraisal_first_open(browser, app, runs)
             app.stop()
 
             large_est: list[float] = []
@@ -441,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
     bl_med, bl_p95 = report("interaction latency, bare notebook", bare_lat, "ms", 1000)
     e_med, e_p95 = report("interaction latency, app (estimator)", app_est, "ms", 1000)
     report("interaction latency, app (outcome)", app_out, "ms", 1000)
+    report("interaction latency, app (risk-of-bias filter)", app_rob, "ms", 1000)
+    for name, values in appraisal.items():
+        report(f"appraisal tab first open: {name}", values)
     ratio = f"median {e_med / bl_med:8.2f}     p95 {e_p95 / bl_p95:8.2f}"
     print(f"{'  ratio app (estimator) / bare':<46} {ratio}")
     results |= {
@@ -449,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
         "latency_bare": bare_lat,
         "latency_app_estimator": app_est,
         "latency_app_outcome": app_out,
+        "latency_app_rob": app_rob,
+        "appraisal_first_open": appraisal,
         "rss_app_mb": app_rss,
         "rss_bare_mb": bare_rss,
     }

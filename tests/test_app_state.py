@@ -27,6 +27,7 @@ from evidence.app.state import (
     request_query_string,
     to_query,
 )
+from evidence.appraisal.rob import ROB_FILTERS
 from evidence.compare import COMPARED_GROUPS, OUTCOME_LABELS, Question
 from evidence.meta import METHODS
 
@@ -47,7 +48,8 @@ def test_full_query():
     state, notices = parse_query(
         "?tab=robustness&outcome=albumin&effect=control&window=4-6&estimator=DL&test=knha"
         "&design=rct&confidence=verified&population=decompensated&groups=MSC%2BHSC,HSC"
-        "&corr=0.7&measure=RR&scope=HSC&study=sharma2021_jceh",
+        "&corr=0.7&measure=RR&rob=exclude-high&scope=HSC&section=certainty&tool=robins-i"
+        "&study=sharma2021_jceh",
         KEYS,
     )
     assert notices == []
@@ -64,7 +66,10 @@ def test_full_query():
         groups=("MSC+HSC", "HSC"),
         corr=0.7,
         measure="RR",
+        rob="exclude-high",
         scope="HSC",
+        section="certainty",
+        tool="robins-i",
         study="sharma2021_jceh",
     )
     assert isinstance(state.question(), Question)
@@ -99,6 +104,11 @@ def test_lenient_spelling():
         ("test=adhoc", "test"),  # allowed by meta, not offered by the compare layer
         ("window=1-2", "window"),
         ("design=" + "a" * 500, "design"),
+        ("rob=exclude", "rob"),
+        ("rob=%3Cscript%3E", "rob"),
+        ("section=../claims", "section"),
+        ("tool=RoB%202", "tool"),  # the URL value is rob2
+        ("tab=Appraisal2", "tab"),
     ],
 )
 def test_bad_values_fall_back_with_a_notice(query, field):
@@ -127,6 +137,8 @@ def test_allowed_values_come_from_compare_and_meta():
     assert ALLOWED["outcome"] == tuple(OUTCOME_LABELS)
     assert ALLOWED["estimator"] == tuple(METHODS)
     assert ALLOWED["tab"] == TABS
+    assert ALLOWED["rob"] == tuple(ROB_FILTERS)
+    assert "appraisal" in TABS
     with pytest.raises(InvalidValue):
         coerce("nonsense", "x")
 
@@ -147,7 +159,10 @@ states = st.builds(
     ),
     corr=st.integers(0, 19).map(lambda i: round(i * 0.05, 2)),
     measure=st.sampled_from(ALLOWED["measure"]),
+    rob=st.sampled_from(ALLOWED["rob"]),
     scope=st.sampled_from(ALLOWED["scope"]),
+    section=st.sampled_from(ALLOWED["section"]),
+    tool=st.sampled_from(ALLOWED["tool"]),
     study=st.sampled_from(["", *sorted(KEYS)]),
 )
 
@@ -302,6 +317,11 @@ def test_bad_link_shows_an_escaped_notice(app):
         ("tab", 7),
         ("tab", "admin"),
         ("scope", "../x"),
+        ("rob", "exclude-everything"),
+        ("rob", ["all"]),
+        ("section", 3),
+        ("section", "<img src=x>"),
+        ("tool", "QUADAS-2"),
         ("study", "nosuch"),
         ("study", "a" * 10_000),
     ],

@@ -235,6 +235,55 @@ def test_text_from_data_is_escaped():
     assert "<script>" not in text and "&lt;script&gt;" in text
 
 
+def test_forest_risk_of_bias_column(data):
+    """robvis' rob_append_to_forest: the overall judgement beside each study row, a symbol in
+    every circle (never colour alone), the domains in the hover and a legend line."""
+    from evidence.appraisal import rob
+
+    table = rob.load(ROOT, data)
+    columns = rob.forest_columns(table, data.studies["citekey"])
+    q = Question()
+    pooled = pool(effects(data, q), q)
+    fig = forest_plot(pooled, rob=columns, filter_note="all studies")
+    assert tuple(t.name for t in fig.data) == forest_module.TRACES
+    column = trace(fig, "rob")
+    studies = trace(fig, "studies")
+    assert sorted(column.y) == sorted(studies.y)  # one circle per study row, on its row
+    by_row = dict(zip(column.y, column.text, strict=True))
+    labels = dict(enumerate(fig.layout.yaxis.ticktext))
+    symbols = {labels[y].split(" \u00b7 ")[0]: t for y, t in by_row.items()}
+    assert symbols == {"Kharaziha 2009": "NA", "Mohamadnejad 2016": "X", "Newsome 2018": "\u2212"}
+    assert column.xaxis == "x3" and fig.layout.xaxis3.domain[1] == 1.0
+    assert fig.layout.xaxis.domain[1] < fig.layout.xaxis2.domain[0]
+    assert fig.layout.xaxis2.domain[1] < fig.layout.xaxis3.domain[0]
+    assert any("RoB 2: <b>high</b><br>D1 ?" in h for h in column.hovertext)
+    assert any("risk of bias: high" in h for h in studies.hovertext)
+    legend = " ".join(a.text for a in fig.layout.annotations)
+    assert "RoB, risk of bias (overall)" in legend and "<b>RoB</b>" in legend
+    assert "all studies" in fig.layout.title.text
+    go.Figure(fig.to_plotly_json())
+    # without risk-of-bias data: the same traces, an empty column and the usual layout
+    plain = forest_plot(pooled)
+    assert tuple(t.name for t in plain.data) == forest_module.TRACES
+    assert len(trace(plain, "rob").y) == 0
+    assert list(plain.layout.xaxis2.domain) == [0.62, 1.0]
+    assert "RoB" not in " ".join(a.text for a in plain.layout.annotations)
+    # a compact plot labels no rows: no column either
+    big = forest_plot(synthetic_pooled(forest_module.MAX_LABELLED_ROWS + 5), rob=columns)
+    assert len(trace(big, "rob").y) == 0
+
+
+def test_forest_risk_of_bias_text_is_escaped():
+    pooled = synthetic_pooled(2)
+    columns = pd.DataFrame(
+        {"tool": ["<b>RoB 2</b>"], "D1": ["<i>"], "overall": ["high"]},
+        index=pd.Index(["study0"], name="citekey"),
+    )
+    column = trace(forest_plot(pooled, rob=columns), "rob")
+    assert len(column.y) == 1 and column.text == ("X",)
+    assert "<b>RoB 2</b>" not in column.hovertext[0] and "&lt;i&gt;" in column.hovertext[0]
+
+
 def test_funnel_plot(data):
     frame = effects(data, Question())
     f = R.funnel(frame)

@@ -21,9 +21,15 @@ CELL_TIMEOUT = 120
 pytestmark = pytest.mark.notebook
 
 
-def test_the_four_notebooks_exist():
+def test_the_notebooks_exist():
     names = {p.name for p in NOTEBOOKS}
-    assert {"01_studies.ipynb", "02_compare.ipynb", "03_robustness.ipynb", "app.ipynb"} <= names
+    assert {
+        "01_studies.ipynb",
+        "02_compare.ipynb",
+        "03_robustness.ipynb",
+        "04_appraisal.ipynb",
+        "app.ipynb",
+    } <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -56,6 +56,20 @@ def test_report_content(bundled_report):
         assert text in page, text
 
 
+def test_report_appraisal_tables(bundled_report):
+    page = bundled_report[0].read_text(encoding="utf-8")
+    # verdicts as badges with symbol and word, each claim expandable to its evidence
+    assert "\u2717 does not support</span>" in page and "background:#E69F00" in page
+    assert "<details><summary>Injecting MSC and HSC together" in page
+    # the Summary of Findings: outcome, studies, patients, effect, certainty, statement
+    sof = page[page.index('<table class="sof">') :]
+    sof = sof[: sof.index("</table>")]
+    head = sof[: sof.index("</thead>")]
+    for column in ("outcome", "studies", "patients", "effect (95% CI)", "certainty"):
+        assert f"<th>{column}</th>" in head, column
+    assert "We are very uncertain about the effect of BM-MNC therapy on mortality" in sof
+
+
 def test_tables_as_csv_and_xlsx(bundled_report):
     tables = bundled_report[1]
     names = {p.stem for p in tables.glob("*.csv")}

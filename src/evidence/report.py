@@ -309,16 +309,7 @@ def _appraisal_section(
     page.heading(2, "Claims of the source article, checked", "claims")
     table = claims.load(root, data)
     if len(table):
-        page.table(
-            table[
-                [
-                    c
-                    for c in ("claim_id", "claim", "cites", "verdict", "reason")
-                    if c in table.columns
-                ]
-            ],
-            "claims",
-        )
+        page.raw(_claims_table(table))
         tables["claims"] = table
     central = claims.central_claim(
         data, method=settings.method, test="knha", confidence=settings.confidence
@@ -341,27 +332,51 @@ def _appraisal_section(
         confidence=settings.confidence,
         method=settings.method,
     )
-    shown = [
-        c
-        for c in (
-            "outcome_label",
-            "group",
-            "effect",
-            "studies",
-            "patients",
-            "effect_text",
-            "certainty",
-            "statement",
-        )
-        if c in sof.columns
-    ]
-    page.table(sof[shown] if shown else sof, "sof")
+    # The Summary of Findings: outcome, studies, patients, effect with CI, certainty, statement.
+    shown = sof[
+        ["outcome_label", "comparison", "k", "n_patients", "effect_text", "certainty", "statement"]
+    ].rename(
+        columns={
+            "outcome_label": "outcome",
+            "k": "studies",
+            "n_patients": "patients",
+            "effect_text": "effect (95% CI)",
+        }
+    )
+    page.table(shown.astype(object).where(shown.notna(), None), "sof")
     tables["summary_of_findings"] = sof
 
     page.heading(2, "Study flow", "flow")
     counts = flow.counts(data, confidence=settings.confidence, window=settings.window)
     page.figure(flow_diagram(counts.boxes, counts.per_outcome), "study-flow")
     tables["flow"] = counts.boxes
+
+
+def _claims_table(table: pd.DataFrame) -> str:
+    """Claims with the verdict as a coloured badge with its symbol and word (never colour
+    alone), each claim expandable to what the cited work reports and why the verdict."""
+    from evidence.appraisal.claims import VERDICT_STYLE
+
+    rows = []
+    for r in table.itertuples(index=False):
+        cited = _e(r.cited_label) if isinstance(r.cited_label, str) else "nothing cited"
+        ink = VERDICT_STYLE.get(r.verdict, {}).get("text", "#000000")
+        badge = (
+            f'<span class="verdict" style="background:{_e(r.colour)};color:{_e(ink)}">'
+            f"{_e(r.symbol)} {_e(r.verdict)}</span>"
+        )
+        rows.append(
+            f"<tr><td>{_e(r.claim_id)}</td><td>{badge}</td><td><details><summary>"
+            f"{_e(r.claim)}</summary><p><b>Cited:</b> {cited}. <b>It reports:</b> "
+            f"{_e(r.reports)}</p><p><b>Why this verdict:</b> {_e(r.reason)}</p>"
+            f'<p class="note">Read in: {_e(r.basis)}; {_e(r.source)}</p></details></td>'
+            f"<td>{cited}</td></tr>"
+        )
+    return (
+        '<table class="claims"><thead><tr><th>claim</th><th>verdict</th>'
+        "<th>the article's claim (click for the evidence)</th><th>cites</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _external_section(
@@ -406,6 +421,8 @@ th{background:#f2f2f2}td.nr{color:#6e6e6e;font-style:italic}
 p.summary{background:#f7f9fc;border-left:4px solid #0072B2;padding:.4rem .8rem;margin:.3rem 0}
 p.note{color:#6e6e6e}.figure{margin:1rem 0}details{margin:.5rem 0}
 nav ul{columns:2}ol.refs li{margin:.3rem 0}.meta{color:#444;font-size:.9rem}
+.verdict{display:inline-block;padding:0 .5rem;border-radius:.6rem;border:1px solid #444;
+ font-weight:bold;white-space:nowrap}summary{cursor:pointer}
 """
 
 

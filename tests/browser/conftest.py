@@ -156,13 +156,22 @@ def server() -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def browser(server: Server):
+def chromium():
+    """The session's one headless chromium (playwright's sync API allows one per thread, so
+    every browser test module shares it; test_serving.py uses it with its own servers)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM} (./dev test installs it with apt)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def browser(server: Server, chromium):
+    return chromium
 
 
 @pytest.fixture

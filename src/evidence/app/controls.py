@@ -19,6 +19,7 @@ from evidence.app.state import (
     CORR_STEP,
     ViewState,
 )
+from evidence.appraisal.rob import ROB_FILTERS
 from evidence.compare import (
     COMPARED_GROUPS,
     CONFIDENCE_FILTERS,
@@ -54,7 +55,19 @@ GROUP_LABELS = {
     "control": "control arms",
 }
 SCOPE_LABELS = {"all": "all included studies", **{g: f"{g} only" for g in COMPARED_GROUPS}}
-TAB_TITLES = {"studies": "Studies", "compare": "Compare", "robustness": "Robustness"}
+TAB_TITLES = {
+    "studies": "Studies",
+    "compare": "Compare",
+    "robustness": "Robustness",
+    "appraisal": "Appraisal",
+}
+SECTION_TITLES = {
+    "claims": "Claims",
+    "rob": "Risk of bias",
+    "certainty": "Certainty",
+    "flow": "Study flow",
+}
+TOOL_LABELS = {"all": "all tools", "rob2": "RoB 2", "robins-i": "ROBINS-I"}
 
 _WIDE = W.Layout(width="100%")
 _STYLE = {"description_width": "initial"}
@@ -129,6 +142,11 @@ class Controls:
                 description="Counted outcomes vs control",
                 **drop,
             ),
+            "rob": W.Dropdown(
+                options=_options("rob", {k: v[0] for k, v in ROB_FILTERS.items()}),
+                description="Risk of bias",
+                **drop,
+            ),
         }
         self.group_boxes = {
             g: W.Checkbox(description=GROUP_LABELS[g], indent=False, layout=W.Layout(width="auto"))
@@ -154,6 +172,7 @@ class Controls:
                     self.widgets["design"],
                     self.widgets["confidence"],
                     self.widgets["population"],
+                    self.widgets["rob"],
                     self.widgets["estimator"],
                     self.widgets["test"],
                     self.widgets["corr"],

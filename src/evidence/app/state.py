@@ -1,10 +1,11 @@
 """The dashboard's view state and its URL query string.
 
 Everything a link must reproduce (tab, outcome, effect type, window, estimator, CI method,
-filters, groups, pre-post correlation, ...) is one frozen :class:`ViewState`. The query string
-and every widget value are **untrusted input**: a crafted link or a crafted widget (comm)
-message can carry anything. Each value is therefore checked against the allowed values that
-:mod:`evidence.compare` and :mod:`evidence.meta` define, by plain membership or a strict
+filters, groups, pre-post correlation, risk-of-bias filter, appraisal section, ...) is one
+frozen :class:`ViewState`. The query string and every widget value are **untrusted input**: a
+crafted link or a crafted widget (comm) message can carry anything. Each value is therefore
+checked against the allowed values that :mod:`evidence.compare`, :mod:`evidence.meta` and
+:mod:`evidence.appraisal.rob` define, by plain membership or a strict
 number pattern; nothing is evaluated, used as a path or echoed unescaped. An unknown value
 falls back to the default and produces a notice the app shows.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+from evidence.appraisal.rob import ROB_FILTERS
 from evidence.compare import (
     BINARY_MEASURES,
     COMPARED_GROUPS,
@@ -33,7 +35,11 @@ from evidence.compare import (
 )
 from evidence.meta import METHODS
 
-TABS = ("studies", "compare", "robustness")
+TABS = ("studies", "compare", "robustness", "appraisal")
+#: Sections of the Appraisal tab.
+SECTIONS = ("claims", "rob", "certainty", "flow")
+#: Risk-of-bias tools the Appraisal tab's plots can show (all, or one tool).
+ROB_TOOLS = ("all", "rob2", "robins-i")
 EFFECTS = ("change", "control")
 SCOPES = ("all", *COMPARED_GROUPS)
 CORR_MIN, CORR_MAX, CORR_STEP = 0.0, 0.95, 0.05
@@ -55,7 +61,10 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "confidence": tuple(CONFIDENCE_FILTERS),
     "population": tuple(POPULATION_FILTERS),
     "measure": tuple(BINARY_MEASURES),
+    "rob": tuple(ROB_FILTERS),
     "scope": SCOPES,
+    "section": SECTIONS,
+    "tool": ROB_TOOLS,
 }
 
 
@@ -79,7 +88,10 @@ class ViewState:
     groups: tuple[str, ...] = ("MSC+HSC", "MSC", "HSC", "BM-MNC")
     corr: float = 0.5
     measure: str = "OR"
+    rob: str = "all"
     scope: str = "all"
+    section: str = "claims"
+    tool: str = "all"
     study: str = ""
 
     def question(self) -> Question:

@@ -1,4 +1,4 @@
-"""The dashboard: Studies, Compare and Robustness views in one tabbed layout.
+"""The dashboard: Studies, Compare, Robustness and Appraisal views in one tabbed layout.
 
 Data flow on a control change: the value is validated (:mod:`evidence.app.state`), the new
 :class:`ViewState` asks the compare layer for effects (only when the question changed) and a
@@ -7,9 +7,11 @@ figure, and :func:`refresh` copies it into the existing ``FigureWidget`` inside 
 ``batch_update`` - a single message, no new widget, no page re-render.
 
 Nothing here computes a statistic: every number shown comes from :mod:`evidence.compare`,
-:mod:`evidence.meta` (through the pooled results) or :mod:`evidence.robustness`. The
-Robustness view and the evidence map are built the first time they are shown, so the first
-page needs only the forest plot.
+:mod:`evidence.meta` (through the pooled results), :mod:`evidence.robustness` or
+:mod:`evidence.appraisal` (the risk-of-bias filter and column of the Compare view; the
+Appraisal tab in :mod:`evidence.app.appraisal_view`). The Robustness and Appraisal views and
+the evidence map are built the first time they are shown, so the first page needs only the
+forest plot.
 """
 
 from __future__ import annotations
@@ -39,11 +41,13 @@ from evidence.app.state import (
     FIELDS,
     TABS,
     ViewState,
+    coerce,
     parse_query,
     request_query_string,
     to_query,
     update,
 )
+from evidence.appraisal import rob as rob_module
 from evidence.compare import (
     CONFIDENCE_FILTERS,
     DESIGN_FILTERS,
@@ -60,11 +64,12 @@ from evidence.compare import (
 from evidence.dataset import Dataset
 from evidence.figures.forest import forest_plot
 from evidence.figures.style import export_config, fmt, fmt_p
-from evidence.schema import CELL_GROUPS, CONFIDENCES, DESIGNS
+from evidence.schema import CELL_GROUPS, CONFIDENCES, DESIGNS, DatasetError
 
 ROOT_ENV = "EVIDENCE_ROOT"
-#: Fields of the state that change the analysis (the rest: tab, scope, study).
-ANALYSIS_FIELDS = tuple(f for f in FIELDS if f not in ("tab", "scope", "study"))
+#: Fields of the state that view-only controls set (the rest change the analysis).
+VIEW_FIELDS = ("tab", "scope", "section", "tool", "study")
+ANALYSIS_FIELDS = tuple(f for f in FIELDS if f not in VIEW_FIELDS)
 MAX_TABLE_ROWS = 300  # rows of an HTML table; the rest is counted, not drawn
 
 STYLE = """
@@ -106,7 +111,7 @@ STYLE = """
 """
 
 _URL_SYNC_ESM = """
-function render({ model }) {
+function render({ model, el }) {
   const apply = () => {
     // Only on a Voila page: never rewrite the address of JupyterLab or another host page.
     if (!document.body || document.body.dataset.voila !== "voila") return;
@@ -124,6 +129,19 @@ function render({ model }) {
   };
   model.on("change:resize", nudge);
   setTimeout(nudge, 200);  // and once the first plots are on the page
+  // A link to a study's record in this app (data-ev-study, written by the kernel) opens the
+  // Studies view in place; the kernel validates the citekey. Other clicks, and a click with a
+  // modifier key (new tab: the href is a link to the same view), are left to the browser.
+  const open = (event) => {
+    const link = event.target.closest ? event.target.closest("a[data-ev-study]") : null;
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    const app = el.closest(".ev-app");
+    if (!app || !app.contains(link)) return;  // another app on the same page
+    event.preventDefault();
+    model.send({ open_study: link.dataset.evStudy });
+  };
+  document.addEventListener("click", open);
+  return () => document.removeEventListener("click", open);
 }
 export default { render };
 """
@@ -132,7 +150,8 @@ export default { render };
 class UrlSync(anywidget.AnyWidget):
     """Writes the view state into the page's address (history.replaceState), so the address
     bar always holds a link to the current view, and asks plots to re-measure their container
-    after a tab change. Invisible; touches the address only on a Voila page."""
+    after a tab change. Invisible; touches the address only on a Voila page. Also reports a
+    click on a study link of the app (``{"open_study": citekey}``; validated by the App)."""
 
     _esm = _URL_SYNC_ESM
     query = traitlets.Unicode("").tag(sync=True)
@@ -314,15 +333,42 @@ def _items(lines: list[str], cls: str = "ev-notice-item") -> str:
 # --- the analysis, cached -------------------------------------------------------------------
 
 
-class Analysis:
-    """Effects and pooled results, computed once per question and estimator (small LRU)."""
+def load_rob(data: Dataset) -> tuple[pd.DataFrame, str]:
+    """``data/rob.csv`` as a frame, and a notice when it cannot be used (then empty).
 
-    def __init__(self, data: Dataset, size: int = 16) -> None:
+    A dataset without the file is valid (no risk-of-bias column, the filter keeps everything);
+    a file with errors must not take the dashboard down: the notice says to run the validator.
+    """
+    empty = pd.DataFrame(columns=list(rob_module.COLUMNS))
+    try:
+        return rob_module.load(data.root, data), ""
+    except DatasetError as exc:
+        errors = [p for p in exc.problems if p.severity == "error"]
+        return empty, (
+            f"data/rob.csv has {len(errors)} error(s), so risk of bias is not shown; "
+            "run `evidence validate` to see them."
+        )
+
+
+class Analysis:
+    """Effects and pooled results, computed once per question, risk-of-bias filter and
+    estimator (small LRU); the risk-of-bias records, loaded once."""
+
+    def __init__(self, data: Dataset, size: int = 24) -> None:
         self.data = data
         self.size = size
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         lines = data.outcomes["source_line"].astype(int).tolist()
         self._locator = dict(zip(lines, data.outcomes["locator"], strict=True))
+        self.rob, self.rob_problem = load_rob(data)
+        self._rob_columns: pd.DataFrame | None = None
+
+    @property
+    def rob_columns(self) -> pd.DataFrame:
+        """Risk-of-bias columns of every study (tool, domains, overall) for the forest plot."""
+        if self._rob_columns is None:
+            self._rob_columns = rob_module.forest_columns(self.rob, self.data.studies["citekey"])
+        return self._rob_columns
 
     def _get(self, key: Hashable, make: Callable[[], Any]) -> Any:
         if key in self._cache:
@@ -334,11 +380,22 @@ class Analysis:
             self._cache.popitem(last=False)
         return value
 
-    def effects(self, q: Question) -> pd.DataFrame:
-        return self._get(("effects", q), lambda: self._with_locators(effects(self.data, q)))
+    def effects(self, q: Question, rob: str = "all") -> pd.DataFrame:
+        """The question's effects; studies the risk-of-bias filter ``rob`` leaves out are
+        marked (not included, with the reason), never dropped."""
+        return self._get(
+            ("effects", q, rob),
+            lambda: rob_module.filter_effects(
+                self._get(("effects", q), lambda: self._with_locators(effects(self.data, q))),
+                self.rob,
+                rob,
+            ),
+        )
 
-    def pooled(self, q: Question, method: str, test: str) -> Pooled:
-        return self._get(("pool", q, method, test), lambda: pool(self.effects(q), q, method, test))
+    def pooled(self, q: Question, method: str, test: str, rob: str = "all") -> Pooled:
+        return self._get(
+            ("pool", q, method, test, rob), lambda: pool(self.effects(q, rob), q, method, test)
+        )
 
     def cached(self, key: Hashable, make: Callable[[], Any]) -> Any:
         return self._get(key, make)
@@ -381,28 +438,39 @@ class CompareView:
 
     def update(self, state: ViewState, export: str) -> None:
         q = state.question()
-        pooled = self.analysis.pooled(q, state.estimator, state.test)
+        pooled = self.analysis.pooled(q, state.estimator, state.test, state.rob)
         self.pooled = pooled
-        fig = forest_plot(pooled)
+        label = rob_module.ROB_FILTERS[state.rob][0]
+        left_out = int(pooled.effects.attrs.get("rob_left_out", 0))
+        note = ""
+        if state.rob != "all":
+            note = f"{label} ({left_out} {'arm' if left_out == 1 else 'arms'} left out)"
+        fig = forest_plot(pooled, rob=self.analysis.rob_columns, filter_note=note)
         if self.forest is None:
             self.forest = figure_widget(fig, "forest-plot", export)
             self.forest_box.children = (self.forest,)
         else:
             refresh(self.forest, fig)
-        self.summary.value = self._summary(pooled)
+        rob_lines = self.analysis.cached(  # per question and filter, not per estimator
+            ("rob_lines", q, state.rob), lambda: rob_module.filter_lines(pooled.effects)
+        )
+        self.summary.value = self._summary(pooled, label, rob_lines)
         self.heterogeneity.value = self._heterogeneity(pooled)
         self.excluded.value = self._excluded(pooled.effects)
 
     @staticmethod
-    def _summary(pooled: Pooled) -> str:
+    def _summary(pooled: Pooled, rob_label: str = "", rob_lines: list[str] | None = None) -> str:
         q = pooled.question
-        sentences = "".join(f"<li>{_e(s)}</li>" for s in summary(pooled))
+        lines = summary(pooled)
+        lines[-1:-1] = rob_lines or []  # what the risk-of-bias filter did, before the caveat
+        sentences = "".join(f"<li>{_e(s)}</li>" for s in lines)
         test = "Knapp-Hartung (t) intervals" if pooled.test == "knha" else "z (Wald) intervals"
         method = (
             f"Computed with the {_e(pooled.method)} estimator of \u03c4\u00b2 and {test}; "
             f"95% prediction intervals where a group has at least 3 study arms. Effect: "
             f"{_e(MEASURE_LABELS[q.measure])}, {_e(WINDOWS[q.window][0])}, "
             f"{_e(DESIGN_FILTERS[q.design][0])}, {_e(CONFIDENCE_FILTERS[q.confidence][0])}"
+            + (f", risk of bias: {_e(rob_label)}" if rob_label else "")
             + (
                 f", pre-post correlation r = {q.ri:g} where changes come from levels"
                 if q.effect == "change" and not q.binary
@@ -518,7 +586,7 @@ class RobustnessView:
         self.built_for: tuple | None = None
 
     def update(self, state: ViewState, export: str) -> None:
-        key = (state.question(), state.estimator, state.test, state.scope)
+        key = (state.question(), state.estimator, state.test, state.scope, state.rob)
         if key == self.built_for:
             return
         from evidence import robustness as R
@@ -529,15 +597,15 @@ class RobustnessView:
             leave_one_out_plot,
         )
 
-        q, method, test, scope = key
+        q, method, test, scope, rob = key
         self._quiet = True
         self.scope.value = scope
         self._quiet = False
-        frame = self.analysis.effects(q)
+        frame = self.analysis.effects(q, rob)  # the Compare view's risk-of-bias filter applies
         outcome, measure = q.outcome, q.measure
 
         def cached(name: str, make: Callable[[], Any]) -> Any:
-            return self.analysis.cached((name, q, method, test, scope), make)
+            return self.analysis.cached((name, q, method, test, scope, rob), make)
 
         ref = cached("reference", lambda: R.reference(frame, scope, method, test))
         grid = cached("grid", lambda: R.estimator_grid(frame, scope, method, test))
@@ -557,12 +625,20 @@ class RobustnessView:
             else:
                 self.figures[name] = figure_widget(fig, f"{name}-plot", export)
                 self.boxes[name].children = (self.figures[name],)
-        self.summary.value = self._summary(ref, grid, loo, cum, fun, tests_text(fun), label)
+        rob_note = ""
+        if rob != "all":
+            rob_note = (
+                f"Risk of bias filter ({rob_module.ROB_FILTERS[rob][0]}), as in the Compare view: "
+                f"{frame.attrs.get('rob_left_out', 0)} study arm(s) left out."
+            )
+        self.summary.value = self._summary(
+            ref, grid, loo, cum, fun, tests_text(fun), label, rob_note
+        )
         self.built_for = key
 
     @staticmethod
-    def _summary(ref, grid, loo, cum, fun, tests: list[str], label: str) -> str:
-        items = []
+    def _summary(ref, grid, loo, cum, fun, tests: list[str], label: str, rob_note: str = "") -> str:
+        items = [_e(rob_note)] if rob_note else []
         if ref.result is None:
             items.append(f"No model for {label}: {ref.error}.")
         else:
@@ -940,6 +1016,7 @@ class App:
         # The other views are built when first shown: fewer widgets for the first page.
         self._robustness: RobustnessView | None = None
         self._studies: StudiesView | None = None
+        self._appraisal: Any = None  # an AppraisalView (its module is imported on first use)
         self.study_keys = frozenset(clinical_studies(data)["citekey"])
         self.panes = {v: W.VBox(layout=W.Layout(width="100%")) for v in self.views}
         if "compare" in self.panes:
@@ -963,6 +1040,7 @@ class App:
         )
         self.export_choice.observe(self._export_changed, names="value")
         self.url = UrlSync(layout=W.Layout(height="0px", width="0px"))
+        self.url.on_msg(self._url_message)
         header = W.HTML(
             "<h1>Cell therapy for decompensated cirrhosis: what the studies show</h1>"
             "<p class='ev-lead'>Combination (MSC+HSC) versus MSC, HSC and BM-MNC alone, "
@@ -1012,6 +1090,23 @@ class App:
                 self.panes["studies"].children = (self._studies.box,)
         return self._studies
 
+    @property
+    def appraisal(self) -> Any:
+        """The Appraisal view (claims, risk of bias, certainty, flow), built on first use."""
+        if self._appraisal is None:
+            # Imported here: the appraisal modules and their figures stay out of a kernel
+            # until someone opens the tab.
+            from evidence.app.appraisal_view import AppraisalView
+
+            self._appraisal = AppraisalView(
+                self.analysis,
+                self.change,
+                study_links=self.study_keys if "studies" in self.views else frozenset(),
+            )
+            if "appraisal" in self.panes:
+                self.panes["appraisal"].children = (self._appraisal.box,)
+        return self._appraisal
+
     @classmethod
     def start(
         cls,
@@ -1020,7 +1115,7 @@ class App:
         views: tuple[str, ...] = TABS,
     ) -> App:
         """Load the dataset (``root``, ``$EVIDENCE_ROOT`` or found upwards) and build the app
-        with ``views`` (a subset of "studies", "compare", "robustness")."""
+        with ``views`` (a subset of "studies", "compare", "robustness", "appraisal")."""
         from evidence.dataset import load
 
         return cls(load(Path(root) if root is not None else find_root()), state, views)
@@ -1043,9 +1138,10 @@ class App:
 
     def figures(self) -> list[go.FigureWidget]:
         """Every plot built so far."""
-        rob, stu = self._robustness, self._studies
+        rob, stu, app = self._robustness, self._studies, self._appraisal
         out = [self.compare.forest, stu.map if stu else None]
         out += list(rob.figures.values()) if rob else []
+        out += list(app.figures.values()) if app else []
         return [f for f in out if f is not None]
 
     def change(self, name: str, value: object) -> None:
@@ -1081,6 +1177,8 @@ class App:
             self._studies._quiet = True
             self._studies.study.value = self.state.study
             self._studies._quiet = False
+        if self._appraisal is not None:
+            self._appraisal.show_state(self.state)
 
     def _tab_changed(self, change: dict) -> None:
         if self._quiet:
@@ -1092,13 +1190,30 @@ class App:
         else:
             self.change("tab", index)  # rejected with a notice
 
+    def _url_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """A click on a study link (crafted messages too): validated like any other value."""
+        if isinstance(content, dict) and "open_study" in content:
+            self.open_study(content["open_study"])
+
+    def open_study(self, key: object) -> None:
+        """Show ``key``'s record in the Studies view (a notice when it is not a study of it)."""
+        if "studies" not in self.views:
+            self.set_state(self.state, ["The Studies view is not part of this app."])
+            return
+        try:
+            study = coerce("study", key, self.study_keys)
+        except ValueError as exc:
+            self.set_state(self.state, [f"Ignored a study link: {exc}."])
+            return
+        self.set_state(self.state.with_(tab="studies", study=study))
+
     def _export_changed(self, change: dict) -> None:
         value = change["new"]
         if value not in ("svg", "png"):
             self.export_choice.value = self.export
             return
         self.export = value
-        rob, stu = self._robustness, self._studies
+        rob, stu, app = self._robustness, self._studies, self._appraisal
         for fw in self.figures():
             fw._config = export_config(fw._config["toImageButtonOptions"]["filename"], value)
             sync_model(fw)  # the new views below are drawn from the model state
@@ -1107,6 +1222,7 @@ class App:
             self.compare.forest_box,
             *([stu.map_box] if stu else []),
             *(rob.boxes.values() if rob else ()),
+            *(app.boxes.values() if app else ()),
         ]
         for box in boxes:
             children = box.children
@@ -1124,13 +1240,16 @@ class App:
                 self.robustness.update(state, self.export)
             if state.tab == "studies":
                 self.studies.show(state, self.export)
+            if state.tab == "appraisal":
+                self.appraisal.update(state, self.export)
             # The analysis controls mean nothing on the Studies tab: give the table the room.
             self.sidebar.layout.display = "none" if state.tab == "studies" else None
         except Exception as exc:  # e.g. a model that cannot be fitted: say so, keep the page
             self.notices.append(f"This view cannot be computed: {str(exc)[:300]}")
-        if "tab" in changed:
+        if changed & {"tab", "section"}:
             self.url.resize += 1
-        self.notice.value = _items(self.notices)
+        problem = self.analysis.rob_problem  # a data problem stays on the page
+        self.notice.value = _items(self.notices + ([problem] if problem else []))
         query = to_query(state)
         self.url.query = query
         self.link.value = (
@@ -1139,4 +1258,4 @@ class App:
         )
 
 
-__all__ = ["ANALYSIS_FIELDS", "App", "find_root", "refresh", "sync_model"]
+__all__ = ["ANALYSIS_FIELDS", "App", "find_root", "load_rob", "refresh", "sync_model"]

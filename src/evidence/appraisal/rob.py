@@ -55,6 +55,18 @@ SYMBOLS = {
     NOT_APPLICABLE: "NA",
 }
 NOT_ASSESSED = "not assessed"
+#: Risk-of-bias filters of a sensitivity analysis (the value is the dashboard's URL value):
+#: a label and the overall judgements whose studies are left out. Studies that no tool applies
+#: to (uncontrolled series) or that have no record are kept by every filter: there is no
+#: judgement to act on, and leaving them out would change the question, not its risk of bias.
+ROB_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "all": ("all studies", ()),
+    "exclude-high": ("without high risk of bias", HIGH_RISK),
+    "exclude-high-unclear": (
+        "without high risk or no information",
+        (*HIGH_RISK, NO_INFORMATION),
+    ),
+}
 
 # Severity used to compare a stated overall with the algorithm's (higher is worse).
 _RANK: dict[str, dict[str, float]] = {
@@ -480,6 +492,69 @@ def sensitivity_filter(
         elif value not in dropped:
             kept.append(key)
     return kept
+
+
+def filter_effects(effects: pd.DataFrame, rob: pd.DataFrame, level: str = "all") -> pd.DataFrame:
+    """``effects`` (a frame of :func:`evidence.compare.effects`) under a risk-of-bias filter.
+
+    Rows are never dropped: an included row whose study the filter ``level`` (a key of
+    :data:`ROB_FILTERS`) leaves out gets ``included`` False and a ``reason`` that names the
+    judgement, the tool and the filter, so the views can list it with the other rows not in the
+    plot. Rows already excluded keep their first reason. Every row gets ``rob`` (the study's
+    overall judgement, "not applicable" or "not assessed"); ``attrs['rob_filter']`` is ``level``
+    and ``attrs['rob_left_out']`` the number of rows this filter took out.
+    """
+    if level not in ROB_FILTERS:
+        raise ValueError(f"rob filter: {level!r} is not one of {', '.join(map(repr, ROB_FILTERS))}")
+    label, exclude = ROB_FILTERS[level]
+    table = overall(rob)
+    judgement = dict(zip(table["citekey"], table["judgement"], strict=True))
+    tool = dict(zip(table["citekey"], table["tool"], strict=True))
+    out = effects.copy()
+    out["rob"] = [judgement.get(k, NOT_ASSESSED) for k in out["citekey"]]
+    kept = set(sensitivity_filter(rob, out["citekey"], exclude=exclude))
+    hit = out["included"].to_numpy() & ~out["citekey"].isin(kept).to_numpy()
+    if hit.any():
+        out.loc[hit, "included"] = False
+        out.loc[hit, "reason"] = [
+            f"risk of bias {judgement[k]} ({tool[k]}): left out by the filter ({label})"
+            for k in out.loc[hit, "citekey"]
+        ]
+    out.attrs["rob_filter"] = level
+    out.attrs["rob_left_out"] = int(hit.sum())
+    return out
+
+
+def filter_lines(filtered: pd.DataFrame) -> list[str]:
+    """Plain-language sentences about a frame of :func:`filter_effects` (for the summary)."""
+    level = filtered.attrs.get("rob_filter", "all")
+    label = ROB_FILTERS[level][0]
+    used = filtered[filtered["included"]]
+    lines = []
+    if level != "all":
+        out = filtered[filtered["reason"].str.contains("left out by the filter", regex=False)]
+        if len(out):
+            who = ", ".join(dict.fromkeys(f"{r.label} ({r.rob})" for r in out.itertuples()))
+            lines.append(
+                f"Risk of bias filter ({label}): {len(out)} study "
+                f"{'arm' if len(out) == 1 else 'arms'} left out: {who}."
+            )
+        else:
+            lines.append(
+                f"Risk of bias filter ({label}): no study arm of this comparison is left out."
+            )
+    for value, why in (
+        (NOT_APPLICABLE, "uncontrolled, so neither RoB 2 nor ROBINS-I applies"),
+        (NOT_ASSESSED, "no record in data/rob.csv"),
+    ):
+        n = used.loc[used["rob"] == value, "citekey"].nunique()
+        if n:
+            lines.append(
+                f"{n} {'study' if n == 1 else 'studies'} in the plot "
+                f"{'has' if n == 1 else 'have'} no risk-of-bias judgement ({why}); no filter "
+                "leaves them out."
+            )
+    return lines
 
 
 def counts(rob: pd.DataFrame) -> pd.DataFrame:

@@ -6,8 +6,15 @@ CI), a diamond per cell group and one overall, a prediction-interval bar where k
 never redraws the study traces), group headings, and a labelled row for every group with no
 usable numbers ("no usable numbers: <reason>") so an empty group is never silently missing.
 
-The trace structure is fixed (always the same four traces in the same order), so the app can
-update a FigureWidget in place.
+The trace structure is fixed (always the same five traces in the same order, :data:`TRACES`),
+so the app can update a FigureWidget in place.
+
+Given the risk-of-bias columns (``rob=``, the frame of
+:func:`evidence.appraisal.rob.forest_columns`), a compact column at the right shows each study
+row's overall judgement as a coloured circle with robvis' symbol (+, \u2212, X, !, ?, NA; never
+colour alone), its domains in the hover, and a legend line under the plot, as robvis'
+``rob_append_to_forest`` does. It is one more trace of the fixed structure, and an estimator
+change leaves it untouched.
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ from evidence.figures.palette import (
     GREY,
     LIGHT_GREY,
     OVERALL_COLOUR,
+    ROB_COLOURS,
+    ROB_SYMBOLS,
+    ROB_TEXT_COLOURS,
     group_colour,
 )
 from evidence.figures.style import (
@@ -55,7 +65,13 @@ from evidence.figures.style import (
 )
 
 #: Names of the traces, in order (tests and the app rely on the order).
-TRACES = ("ci", "studies", "empty", "numbers")
+TRACES = ("ci", "studies", "empty", "numbers", "rob")
+#: x-axis domains (forest, numbers, risk-of-bias column) without and with the RoB column.
+_DOMAINS = {False: ([0.0, 0.6], [0.62, 1.0]), True: ([0.0, 0.58], [0.6, 0.91], [0.92, 1.0])}
+ROB_LEGEND = (
+    "RoB, risk of bias (overall): + low \u00b7 \u2212 some concerns or moderate \u00b7 X high or"
+    " serious<br>! critical \u00b7 ? no information \u00b7 NA not applicable (uncontrolled study)"
+)
 #: Above this many included study arms the plot is compact: no row labels or numbers, one
 #: square size (each weight is then below 1% and unreadable as an area) and a shorter hover
 #: without the weight. It keeps a 2,000-study update fast; the summary and tables still have it.
@@ -185,8 +201,49 @@ def _x_range(values: list[float], null: float, log: bool) -> list[float]:
     return [lo - pad, hi + pad]
 
 
-def forest_plot(pooled: Pooled, *, title: str | None = None, window_note: bool = True) -> go.Figure:
-    """The subgroup forest plot of ``pooled`` (see the module docstring)."""
+#: Fill, symbol and text colour of each judgement in the risk-of-bias column.
+_ROB_STYLE = {
+    j: (ROB_COLOURS[j], ROB_SYMBOLS[j], ROB_TEXT_COLOURS.get(j, "#000000")) for j in ROB_COLOURS
+}
+
+
+def _rob_records(rob: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """citekey -> {column: text} of the risk-of-bias columns (plain dicts: fast per row)."""
+    names = [str(c) for c in rob.columns]
+    return {
+        str(key): dict(zip(names, map(str, values), strict=True))
+        for key, values in zip(rob.index, rob.to_numpy(dtype=object).tolist(), strict=True)
+    }
+
+
+def _rob_cell(key: str, columns: dict[str, dict[str, str]]) -> tuple[str, str] | None:
+    """(overall judgement, hover text of the domains) of a study, None without a record."""
+    record = columns.get(key)
+    if record is None or record["overall"] not in _ROB_STYLE:
+        return None
+    domains = " \u00b7 ".join(
+        f"{d} {record[d]}" for d in ("D1", "D2", "D3", "D4", "D5", "D6", "D7") if record.get(d)
+    )
+    return record["overall"], f"{esc(record['tool'])}: <b>{esc(record['overall'])}</b>" + (
+        f"<br>{esc(domains)}" if domains else ""
+    )
+
+
+def forest_plot(
+    pooled: Pooled,
+    *,
+    title: str | None = None,
+    window_note: bool = True,
+    rob: pd.DataFrame | None = None,
+    filter_note: str = "",
+) -> go.Figure:
+    """The subgroup forest plot of ``pooled`` (see the module docstring).
+
+    ``rob``: risk-of-bias columns by citekey (:func:`evidence.appraisal.rob.forest_columns`)
+    for the column at the right (none when None or empty, and none in a compact plot: its
+    rows are not labelled either). ``filter_note`` is added to the subtitle (e.g. a filter
+    that left studies out).
+    """
     q = pooled.question
     frame = pooled.effects
     measure = q.measure
@@ -196,6 +253,13 @@ def forest_plot(pooled: Pooled, *, title: str | None = None, window_note: bool =
 
     rows = _Rows()
     compact = int(frame["included"].sum()) > MAX_LABELLED_ROWS
+    # No column in a compact plot: its rows are not labelled either.
+    rob_records = _rob_records(rob) if rob is not None and len(rob) and not compact else {}
+    rob_y: list[int] = []
+    rob_fill: list[str] = []
+    rob_text: list[str] = []
+    rob_ink: list[str] = []
+    rob_hover: list[str] = []
     ci_x: list[float | None] = []
     ci_y: list[float | None] = []
     st_x, st_y, st_size, st_colour, st_symbol, st_hover = [], [], [], [], [], []
@@ -236,7 +300,18 @@ def forest_plot(pooled: Pooled, *, title: str | None = None, window_note: bool =
             st_size.append(6.0 if compact else 9 + 22 * math.sqrt(max(w, 0.0) / 100.0))
             st_colour.append(colour)
             st_symbol.append(CONFIDENCE_SYMBOLS.get(r.confidence, "square"))
-            st_hover.append(_hover_study(r, measure, unit, None if compact else w, e, lo, hi))
+            cell = _rob_cell(r.citekey, rob_records) if rob_records else None
+            if cell is not None:
+                fill, symbol, ink = _ROB_STYLE[cell[0]]
+                rob_y.append(y)
+                rob_fill.append(fill)
+                rob_text.append(symbol)
+                rob_ink.append(ink)
+                rob_hover.append(f"<b>{esc(r.label)}</b> \u00b7 risk of bias<br>{cell[1]}")
+            hover = _hover_study(r, measure, unit, None if compact else w, e, lo, hi)
+            if cell is not None:
+                hover += f"<br>risk of bias: {esc(cell[0])}"
+            st_hover.append(hover)
         st_x += est.tolist()
         study_values += [*est.tolist(), *lb.tolist(), *ub.tolist()]
         if result is None:
@@ -369,6 +444,7 @@ def forest_plot(pooled: Pooled, *, title: str | None = None, window_note: bool =
         f"{pooled.method} estimator, {TEST_LABELS.get(pooled.test, pooled.test)}"
         f" \u00b7 {WINDOWS[q.window][0] if window_note else ''}"
         f" \u00b7 {DESIGN_FILTERS[q.design][0]} \u00b7 {CONFIDENCE_FILTERS[q.confidence][0]}"
+        + (f" \u00b7 {filter_note}" if filter_note else "")
     )
     layout = base_layout(fig_title, subtitle, height)
     annotations = [
@@ -388,6 +464,7 @@ def forest_plot(pooled: Pooled, *, title: str | None = None, window_note: bool =
                 "\u25a0 verified  \u25a1 secondary  \u22a0 seed-only numbers \u00b7 square size ="
                 " weight in group<br>\u25c6 pooled estimate and 95% CI \u00b7 bar under \u25c6 ="
                 " 95% prediction interval (k \u2265 3)"
+                + (f"<br>{ROB_LEGEND}" if rob_records else "")
             ),
             "xref": "paper",
             "yref": "paper",
@@ -396,10 +473,27 @@ def forest_plot(pooled: Pooled, *, title: str | None = None, window_note: bool =
             "yshift": -78,
             "xanchor": "left",
             "yanchor": "top",
+            "align": "left",
             "showarrow": False,
             "font": {"size": SMALL_SIZE, "color": GREY},
         },
     ]
+    if rob_records:
+        annotations.append(
+            {
+                "text": "<b>RoB</b>",
+                "xref": "x3 domain",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 1.0,
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": SMALL_SIZE + 1},
+                "hovertext": "Risk of bias: the study's overall judgement (RoB 2 for randomised "
+                "trials, ROBINS-I for non-randomised comparisons); hover a circle for its domains",
+            }
+        )
     for text, x, anchor in ((low_label, 0.0, "left"), (high_label, 1.0, "right")):
         annotations.append(
             {
@@ -482,11 +576,11 @@ def forest_plot(pooled: Pooled, *, title: str | None = None, window_note: bool =
             "l": label_margin(shown, tick_size),
             "r": 20,
             "t": 95,
-            "b": 125 if labelled else 145,
+            "b": (125 if labelled else 145) + (36 if rob_records else 0),
             "autoexpand": True,
         },
         "xaxis": {
-            "domain": [0.0, 0.6],
+            "domain": _DOMAINS[bool(rob_records)][0],
             "type": "log" if log else "linear",
             "range": x_range,
             "tickmode": "array" if log else "auto",
@@ -501,7 +595,13 @@ def forest_plot(pooled: Pooled, *, title: str | None = None, window_note: bool =
             "ticks": "outside",
         },
         "xaxis2": {
-            "domain": [0.62, 1.0],
+            "domain": _DOMAINS[bool(rob_records)][1],
+            "range": [0.0, 1.0],
+            "visible": False,
+            "fixedrange": True,
+        },
+        "xaxis3": {  # the risk-of-bias column (empty without risk-of-bias data)
+            "domain": _DOMAINS[True][2] if rob_records else _DOMAINS[False][1],
             "range": [0.0, 1.0],
             "visible": False,
             "fixedrange": True,
@@ -560,7 +660,28 @@ def forest_plot(pooled: Pooled, *, title: str | None = None, window_note: bool =
             text=rows.numbers if labelled else [],
             textposition="middle right",
             textfont={"size": TICK_SIZE if n_rows <= 60 else SMALL_SIZE - 2},
+            cliponaxis=False,  # a long interval may reach into the next column
             hoverinfo="skip",
+        ),
+        trace(
+            "scatter",
+            name="rob",
+            x=[0.5] * len(rob_y),
+            y=rob_y,
+            xaxis="x3",
+            mode="markers+text",
+            marker={
+                "size": 22 if n_rows <= 60 else 14,
+                "color": rob_fill,
+                "symbol": "circle",
+                "line": {"color": "#444444", "width": 1},
+            },
+            text=rob_text,
+            textposition="middle center",
+            textfont={"size": SMALL_SIZE - 1 if n_rows <= 60 else 9, "color": rob_ink},
+            cliponaxis=False,
+            hovertext=rob_hover,
+            hoverinfo="text",
         ),
     ]
     return figure(traces, layout)

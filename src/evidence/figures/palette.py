@@ -71,3 +71,34 @@ def design_colour(design: str) -> str:
 
 def design_symbol(design: str) -> str:
     return DESIGN_SYMBOLS.get(design, "circle")
+
+
+#: Risk-of-bias judgements (robvis' scheme, colour-blind safe): Okabe-Ito blue, yellow and
+#: vermillion, a dark red for critical (distinct by lightness, not hue alone), grey for no
+#: information, white for not applicable; each with robvis' symbol, so no cell is colour alone.
+ROB_COLOURS = {
+    "low": OKABE_ITO["blue"],
+    "some concerns": OKABE_ITO["yellow"],
+    "moderate": OKABE_ITO["yellow"],
+    "high": OKABE_ITO["vermillion"],
+    "serious": OKABE_ITO["vermillion"],
+    "critical": "#6B1A00",
+    "no information": LIGHT_GREY,
+    "not applicable": "#FFFFFF",
+}
+ROB_TEXT_COLOURS = {
+    "low": "#FFFFFF",
+    "high": "#000000",
+    "serious": "#000000",
+    "critical": "#FFFFFF",
+}
+ROB_SYMBOLS = {
+    "low": "+",
+    "some concerns": "\u2212",
+    "moderate": "\u2212",
+    "high": "X",
+    "serious": "X",
+    "critical": "!",
+    "no information": "?",
+    "not applicable": "NA",
+}

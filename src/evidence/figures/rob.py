@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from evidence.appraisal.schema import ALL_DOMAINS, DOMAINS, NO_TOOL, TOOLS
-from evidence.figures.palette import LIGHT_GREY, OKABE_ITO
+from evidence.figures.palette import ROB_COLOURS, ROB_SYMBOLS, ROB_TEXT_COLOURS
 from evidence.figures.style import SMALL_SIZE, base_layout, esc
 
 #: Judgements from least to most severe, "no information" and "not applicable" last.
@@ -34,32 +34,10 @@ ORDER = (
     "no information",
     "not applicable",
 )
-COLOURS = {
-    "low": OKABE_ITO["blue"],
-    "some concerns": OKABE_ITO["yellow"],
-    "moderate": OKABE_ITO["yellow"],
-    "high": OKABE_ITO["vermillion"],
-    "serious": OKABE_ITO["vermillion"],
-    "critical": "#6B1A00",  # darker than vermillion: distinct by lightness, not hue alone
-    "no information": LIGHT_GREY,
-    "not applicable": "#FFFFFF",
-}
-TEXT_COLOURS = {
-    "low": "#FFFFFF",
-    "high": "#000000",
-    "serious": "#000000",
-    "critical": "#FFFFFF",
-}
-SYMBOLS = {
-    "low": "+",
-    "some concerns": "\u2212",
-    "moderate": "\u2212",
-    "high": "X",
-    "serious": "X",
-    "critical": "!",
-    "no information": "?",
-    "not applicable": "NA",
-}
+# The palette is shared with the forest plot's risk-of-bias column.
+COLOURS = ROB_COLOURS
+TEXT_COLOURS = ROB_TEXT_COLOURS
+SYMBOLS = ROB_SYMBOLS
 PATTERNS = {
     "low": "",
     "some concerns": "/",

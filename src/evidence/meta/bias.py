@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evidence.meta import inference
 from evidence.meta.design import Design
@@ -114,6 +113,9 @@ def ranktest(yi: Any, vi: Any, *, na: str = "raise") -> RanktestResult:
         raise ValueError("ranktest: a study carries all the weight (vi - 1/sum(1/vi) <= 0)")
     ties = len(np.unique(y_star)) < k or len(np.unique(v)) < k
     exact = not ties and k <= RANKTEST_EXACT_MAX_K
+    # scipy.stats costs ~20 MB per dashboard kernel: import it only when Begg's test runs.
+    from scipy import stats
+
     res = stats.kendalltau(y_star, v, method="exact" if exact else "asymptotic")
     return RanktestResult(tau=float(res.statistic), pval=float(res.pvalue), exact=exact)
 

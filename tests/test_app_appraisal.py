@@ -1,0 +1,249 @@
+"""The dashboard's appraisal: the risk-of-bias filter and column of the Compare view, and the
+Appraisal tab (claims, risk of bias, certainty, flow), driven in Python (no browser)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import evidence
+from evidence.app.state import DEFAULT, ViewState
+
+from .conftest import FIXTURES, ROOT
+
+
+@pytest.fixture(scope="module")
+def data():
+    return evidence.load(ROOT)
+
+
+@pytest.fixture
+def app(data):
+    from evidence.app import App
+
+    return App(data)
+
+
+def _rows(app) -> int:
+    return app.compare.forest.layout.meta["studies"]
+
+
+# --- Compare: the risk-of-bias filter and column ---------------------------------------------
+
+
+def test_rob_filter_repools_and_says_why(app):
+    forest = app.compare.forest
+    assert _rows(app) == 3 and len(forest.data[4].y) == 3  # the RoB column, one per study row
+    app.controls.widgets["rob"].value = "exclude-high"
+    assert app.state.rob == "exclude-high" and app.compare.forest is forest  # updated in place
+    assert _rows(app) == 2 and len(forest.data[4].y) == 2
+    assert "without high risk of bias (1 arm left out)" in forest.layout.title.text
+    excluded = app.compare.excluded.value
+    assert "Mohamadnejad 2016" in excluded
+    assert "risk of bias high (RoB 2): left out by the filter" in excluded
+    summary = app.compare.summary.value
+    assert "Risk of bias filter (without high risk of bias): 1 study arm left out" in summary
+    assert "risk of bias: without high risk of bias" in summary
+    assert app.url.query == "rob=exclude-high"
+    # the estimator cache is per filter: back to all studies gives the first result again
+    app.change("rob", "all")
+    assert _rows(app) == 3 and "left out" not in forest.layout.title.text
+
+
+def test_rob_filter_applies_to_robustness(app):
+    app.apply_url("tab=robustness&rob=exclude-high")
+    assert "Risk of bias filter (without high risk of bias), as in the Compare view: 1" in (
+        app.robustness.summary.value
+    )
+    assert "on 2 study arms" in app.robustness.summary.value
+
+
+def test_controls_offer_the_filter_levels(app):
+    from evidence.appraisal.rob import ROB_FILTERS
+
+    widget = app.controls.widgets["rob"]
+    assert [v for _, v in widget.options] == list(ROB_FILTERS)
+    assert "ev-rob" in widget._dom_classes
+
+
+def test_invalid_rob_file_keeps_the_dashboard(tmp_path):
+    from evidence.app import App
+
+    root = tmp_path / "dataset"
+    shutil.copytree(FIXTURES / "appraisal" / "valid", root)
+    rob_csv = root / "data" / "rob.csv"
+    rob_csv.write_text(rob_csv.read_text().replace("some concerns", "maybe", 1))
+    app = App(evidence.load(root))
+    assert app.notices == []
+    assert "data/rob.csv has 2 error(s)" in app.notice.value  # a judgement and its overall
+    assert len(app.compare.forest.data[4].y) == 0  # no column, nothing invented
+    app.change("rob", "exclude-high")  # the filter has nothing to act on: every row is kept
+    assert "0 arms left out" in app.compare.forest.layout.title.text
+    assert "data/rob.csv has 2 error(s)" in app.notice.value  # still said after a change
+
+
+# --- the Appraisal tab --------------------------------------------------------------------------
+
+
+def test_appraisal_modules_are_imported_on_first_use():
+    code = (
+        "import sys, evidence\n"
+        "from evidence.app import App\n"
+        f"app = App(evidence.load({str(ROOT)!r}))\n"
+        "lazy = ('evidence.appraisal.grade', 'evidence.appraisal.claims', "
+        "'evidence.appraisal.flow', 'evidence.figures.rob', 'evidence.figures.flow', "
+        "'evidence.app.appraisal_view')\n"
+        "print(any(m in sys.modules for m in lazy))\n"
+        "app.change('tab', 'appraisal')\n"
+        "print('evidence.appraisal.claims' in sys.modules, "
+        "'evidence.appraisal.grade' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "False"]  # claims first; GRADE when asked
+
+
+def test_claims_section(app):
+    assert app._appraisal is None
+    app.change("tab", "appraisal")
+    view = app.appraisal
+    assert app.state.section == "claims" and app.tabs.selected_index == 3
+    claims = view.claims.value
+    # every claim, its verdict as colour + symbol + word, expandable to the evidence
+    assert claims.count("<details class='ev-claim'") == 12
+    assert "data-claim='C8'" in claims and "\u2717 does not support" in claims
+    assert "background:#E69F00" in claims
+    assert "Mis-cited" in claims and "data/claims.csv:4" in claims
+    assert "data-ev-study='kharaziha2009_ejgh'" in claims  # the Studies view record
+    assert "https://doi.org/10.1002/hep.21477" in claims  # an animal study: its DOI
+    central = view.central.value
+    assert "The central claim" in central and "C8" in central
+    assert "MSC+HSC: 1 clinical study (0 controlled, 0 randomised), 5 patients treated" in central
+    assert "No subgroup test can include MSC+HSC" in central
+    assert "De Luna-Saldivar 2019" in central
+    assert app.url.query == "tab=appraisal"
+
+
+def test_sections_follow_the_link_and_the_tool(app):
+    app.apply_url("tab=appraisal&section=rob&tool=rob2")
+    view = app.appraisal
+    assert view.tabs.selected_index == 1 and view.tool.value == "rob2"
+    traffic = view.figures["rob-traffic"]
+    assert {a.text for a in traffic.layout.annotations} >= {"RoB 2 (randomised trials)"}
+    assert not any("ROBINS-I" in (a.text or "") for a in traffic.layout.annotations)
+    summary = view.figures["rob-summary"]
+    view.tool.value = "robins-i"  # the control reports the change; the plots follow
+    assert app.state.tool == "robins-i" and app.notices == []
+    assert view.figures["rob-traffic"] is traffic  # one panel as before: updated in place
+    assert view.figures["rob-summary"] is summary
+    assert any("ROBINS-I" in (a.text or "") for a in traffic.layout.annotations)
+    view.tool.value = "all"  # three panels: a new plot in the same place
+    assert app.notices == []
+    assert len(view.boxes["rob-traffic"].children) == 1
+    assert view.boxes["rob-traffic"].children[0] is view.figures["rob-traffic"]
+    titles = " ".join(a.text or "" for a in view.figures["rob-traffic"].layout.annotations)
+    assert "ROBINS-I" in titles and "Not applicable" in titles
+    assert "Every judgement with its rationale" in view.rob_table.value
+    view.tabs.selected_index = 3  # the inner tab bar
+    assert app.state.section == "flow"
+    assert "flow-plot" in view.figures
+    assert "Studies in at least one pooled comparison" in " ".join(
+        a.text for a in view.figures["flow-plot"].layout.annotations
+    )
+    assert app.url.query == "tab=appraisal&section=flow"
+
+
+def test_certainty_section(app):
+    app.apply_url("tab=appraisal&section=certainty&outcome=deaths")
+    view = app.appraisal
+    sof = view.sof.value
+    assert sof.count("<tbody class='ev-sof-entry'") == 8  # 4 groups x 2 effect types
+    assert "We are very uncertain about the effect of BM-MNC therapy on mortality" in sof
+    assert "\u2295\u25ef\u25ef\u25ef very low" in sof
+    assert "indirectness \u22121 (author)" in sof  # the trail of GRADE steps
+    assert "author: The only study (Spahr 2013)" in sof
+    app.change("groups", "HSC,BM-MNC")
+    assert view.sof.value.count("<tbody class='ev-sof-entry'") == 4
+    view.all_outcomes.value = True
+    assert view.sof.value.count("<tbody class='ev-sof-entry'") == 7 * 2 * 2
+    # the draft is cached by its settings: an outcome change does not recompute it
+    before = dict(view._cache)
+    app.change("outcome", "albumin")
+    assert view._cache.keys() == before.keys()
+
+
+def test_crafted_section_and_tool_values(app):
+    app.change("tab", "appraisal")
+    before = app.state
+    app.change("section", "../../etc")
+    assert app.state == before and "Ignored a value for section" in app.notice.value
+    app.change("tool", "<script>")
+    assert app.state == before and "&lt;script&gt;" in app.notice.value
+    with pytest.raises(Exception):  # noqa: B017 - the trait refuses it before any callback
+        app.appraisal.tabs.set_state({"selected_index": 9})
+    with pytest.raises(Exception):  # noqa: B017
+        app.appraisal.tool.set_state({"index": 7})
+    assert app.state == before
+
+
+def test_study_links_open_the_studies_view(app):
+    app.change("tab", "appraisal")
+    # what the page sends when a link is clicked (a custom message of the UrlSync widget)
+    app.url._handle_custom_msg({"open_study": "kharaziha2009_ejgh"}, [])
+    assert app.state.tab == "studies" and app.state.study == "kharaziha2009_ejgh"
+    assert "Kharaziha 2009" in app.studies.detail.value
+    for crafted in ("../../etc/passwd", "nosuch2020", 42, None):
+        app.url._handle_custom_msg({"open_study": crafted}, [])
+        assert app.state.study == "kharaziha2009_ejgh"
+        assert "Ignored a study link" in app.notice.value
+    app.url._handle_custom_msg(["not", "a", "dict"], [])  # ignored
+    assert app.state.tab == "studies"
+
+
+def test_data_never_becomes_markup(tmp_path):
+    from evidence.app import App
+
+    root = tmp_path / "dataset"
+    shutil.copytree(FIXTURES / "appraisal" / "valid", root)
+    claims = root / "data" / "claims.csv"
+    text = claims.read_text()
+    text = text.replace("MSC lower the MELD score.", '"<img src=x onerror=alert(1)>"', 1)
+    text = text.replace("https://example.org/alpha", "javascript:alert(1) https://e.org/?a=<b>", 1)
+    claims.write_text(text)
+    app = App(evidence.load(root), ViewState(tab="appraisal"), views=("compare", "appraisal"))
+    html = app.appraisal.claims.value
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "href='javascript" not in html and "href='https://e.org/?a=&lt;b&gt;'" in html
+    assert "data-ev-study" not in html  # no Studies view in this app: DOI links only
+
+
+def test_app_without_appraisal_files(tmp_path):
+    from evidence.app import App
+
+    root = tmp_path / "dataset"
+    shutil.copytree(FIXTURES / "valid", root)
+    for name in ("claims.csv", "rob.csv", "grade.csv"):
+        (root / "data" / name).unlink(missing_ok=True)
+    app = App(evidence.load(root), ViewState(tab="appraisal"))
+    assert app.notices == []
+    assert "No claims audit" in app.appraisal.claims.value
+    for section in ("rob", "certainty", "flow"):
+        app.change("section", section)
+        assert app.notices == [], section
+    assert "No risk-of-bias records" in app.appraisal.rob_text.value
+
+
+def test_export_switch_reaches_the_appraisal_plots(app):
+    app.apply_url("tab=appraisal&section=rob")
+    app.export_choice.value = "png"
+    assert all(
+        f._config["toImageButtonOptions"]["format"] == "png" for f in app.appraisal.figures.values()
+    )
+    app.change("section", "flow")  # a plot built after the switch uses it too
+    assert app.appraisal.figures["flow-plot"]._config["toImageButtonOptions"]["format"] == "png"
+
+
+def test_default_state_is_unchanged_by_the_new_fields():
+    assert DEFAULT.rob == "all" and DEFAULT.section == "claims" and DEFAULT.tool == "all"
