@@ -65,7 +65,7 @@ def check(table: Table, registry: Registry) -> list[Problem]:
         if row["topic"] == "central":
             central.append(row.line)
         if key and key not in registry:
-            problems.append(_unknown(file, row.line, key, registry))
+            problems.append(aschema.unknown_citekey(file, row.line, key, "cites", registry))
             continue
         if key:
             cited.add(key)
@@ -119,14 +119,6 @@ def check(table: Table, registry: Registry) -> list[Problem]:
                 )
             )
     return problems
-
-
-def _unknown(file: str, line: int, key: str, registry: Registry) -> Problem:
-    import difflib
-
-    close = difflib.get_close_matches(key, registry.keys, n=1, cutoff=0.8)
-    hint = f"a citekey of {BIB_FILE}" + (f" (did you mean {close[0]!r}?)" if close else "")
-    return Problem(file, line, key, "cites", f"no entry {key!r} in {BIB_FILE}", hint)
 
 
 def problems(root: Path, registry: Registry) -> list[Problem]:

@@ -123,7 +123,7 @@ def check(table: Table, registry: Registry) -> list[Problem]:
             continue  # reported by the field rules ("is missing")
         entry = registry.get(key)
         if entry is None:
-            problems.append(_unknown_citekey(file, row.line, key, registry))
+            problems.append(aschema.unknown_citekey(file, row.line, key, "citekey", registry))
             continue
         if entry is not None and entry.get("kind") != "study":
             problems.append(
@@ -295,14 +295,6 @@ def _coverage(file: str, by_study: Mapping[str, list], registry: Registry) -> li
             )
         )
     return problems
-
-
-def _unknown_citekey(file: str, line: int, key: str, registry: Registry) -> Problem:
-    import difflib
-
-    close = difflib.get_close_matches(key, registry.keys, n=1, cutoff=0.8)
-    hint = f"a citekey of {BIB_FILE}" + (f" (did you mean {close[0]!r}?)" if close else "")
-    return Problem(file, line, key, "citekey", f"no entry {key!r} in {BIB_FILE}", hint)
 
 
 def problems(root: Path, registry: Registry) -> list[Problem]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evidence.dataset import Table, read_table
-from evidence.registry import UnreadableFile
+from evidence.dataset import BIB_FILE, Table, read_table
+from evidence.registry import Registry, UnreadableFile
 from evidence.schema import FieldSpec, Problem, TableSpec
 
 # --- claims audit -------------------------------------------------------------------------------
@@ -182,3 +182,12 @@ def read(
                     Problem(table.display, row.line, key or None, name, message, expected)
                 )
     return table, problems
+
+
+def unknown_citekey(file: str, line: int, key: str, field: str, registry: Registry) -> Problem:
+    """A row naming a citekey the registry does not have, with the closest key as a hint."""
+    import difflib  # only on this error path
+
+    close = difflib.get_close_matches(key, registry.keys, n=1, cutoff=0.8)
+    hint = f"a citekey of {BIB_FILE}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    return Problem(file, line, key, field, f"no entry {key!r} in {BIB_FILE}", hint)

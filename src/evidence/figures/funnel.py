@@ -21,7 +21,7 @@ from evidence.figures.palette import (
     design_symbol,
     group_colour,
 )
-from evidence.figures.style import SMALL_SIZE, base_layout, esc, fmt, fmt_n, fmt_p
+from evidence.figures.style import SMALL_SIZE, base_layout, esc, fmt, fmt_n, fmt_p, vline
 from evidence.robustness import Funnel
 
 TRACES = ("contour95", "contour99", "studies", "filled")
@@ -118,9 +118,9 @@ def funnel_plot(f: Funnel, outcome: str, *, title: str | None = None) -> go.Figu
     null = NULL_VALUE.get(measure, math.nan)
     shapes = []
     if math.isfinite(centre):
-        shapes.append(_vline(float(to_display(measure, centre)), "#333333", "solid"))
+        shapes.append(vline(float(to_display(measure, centre)), "#333333", "solid"))
     if math.isfinite(null):
-        shapes.append(_vline(null, GREY, "dot"))
+        shapes.append(vline(null, GREY, "dot"))
     layout |= {
         "margin": {"l": 80, "r": 30, "t": 95, "b": 150},
         "xaxis": {
@@ -191,16 +191,3 @@ def funnel_plot(f: Funnel, outcome: str, *, title: str | None = None) -> go.Figu
         ),
     ]
     return go.Figure(data=traces, layout=layout)
-
-
-def _vline(x: float, colour: str, dash: str) -> dict:
-    return {
-        "type": "line",
-        "xref": "x",
-        "yref": "paper",
-        "x0": x,
-        "x1": x,
-        "y0": 0,
-        "y1": 1,
-        "line": {"color": colour, "width": 1.5, "dash": dash},
-    }

@@ -29,6 +29,7 @@ from evidence.figures.style import (
     esc,
     fmt,
     fmt_p,
+    vline,
 )
 from evidence.robustness import Reference, describe_conclusion
 
@@ -93,10 +94,10 @@ def _steps_plot(
                 "yref": "y",
             }
         )
-        shapes.append(_vline(e, GREY, "dash"))
+        shapes.append(vline(e, GREY, "dash", layer="below"))
     null = NULL_VALUE.get(measure, math.nan)
     if math.isfinite(null):
-        shapes.append(_vline(null, "#333333", "solid"))
+        shapes.append(vline(null, "#333333", "solid", layer="below"))
         values.append(null)
     rows = n + (1 if ref.result is not None else 0)
     layout = base_layout(title, subtitle, int(200 + max(rows, 3) * 30))
@@ -350,25 +351,3 @@ def estimator_grid_plot(grid: pd.DataFrame, measure: str, scope: str = "all") ->
         ygap=3,
     )
     return go.Figure(data=[trace], layout=layout)
-
-
-def _vline(x: float, colour: str, dash: str) -> dict:
-    return {
-        "type": "line",
-        "xref": "x",
-        "yref": "paper",
-        "x0": x,
-        "x1": x,
-        "y0": 0,
-        "y1": 1,
-        "line": {"color": colour, "width": 1.5, "dash": dash},
-        "layer": "below",
-    }
-
-
-__all__ = [
-    "GRID_CODES",
-    "cumulative_plot",
-    "estimator_grid_plot",
-    "leave_one_out_plot",
-]

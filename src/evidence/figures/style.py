@@ -76,6 +76,23 @@ def fmt_n(n: float) -> str:
     return "n not reported" if n is None or not np.isfinite(n) else f"n={int(n)}"
 
 
+def vline(x: float, colour: str, dash: str, layer: str | None = None) -> dict[str, Any]:
+    """A vertical line across the plot area at ``x`` (an effect, the null), as a layout shape."""
+    shape: dict[str, Any] = {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": x,
+        "x1": x,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": colour, "width": 1.5, "dash": dash},
+    }
+    if layer is not None:
+        shape["layer"] = layer
+    return shape
+
+
 def trace(kind: str, **props: Any) -> dict[str, Any]:
     """A trace as a plain dict (validated once, by the figure or the widget that shows it)."""
     return {"type": kind, **props}
