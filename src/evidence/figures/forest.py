@@ -131,10 +131,18 @@ def _reasons(rows: pd.DataFrame) -> str:
     return "; ".join(top) + (f"; and {more} other reason(s), see the table" if more else "")
 
 
+def _timepoint(tp: object, long: bool = False) -> str:
+    # "end" is the data's word for an end of follow-up whose visit the source does not state
+    if not isinstance(tp, str):
+        return "time n/a"
+    if tp == "end":
+        return "end of follow-up (visit not stated)" if long else "end of f/u"
+    return tp
+
+
 def _study_label(r: Any) -> str:
     arm = "" if r.arm == r.group else f" \u00b7 {r.arm}"
-    tp = r.timepoint if isinstance(r.timepoint, str) else "time n/a"
-    return f"{r.label}{arm} \u00b7 {fmt_n(r.n)} \u00b7 {tp}"
+    return f"{r.label}{arm} \u00b7 {fmt_n(r.n)} \u00b7 {_timepoint(r.timepoint)}"
 
 
 def _hover_study(
@@ -151,7 +159,7 @@ def _hover_study(
     return (
         f"<b>{esc(r.label)}</b> \u00b7 {esc(r.design)}<br>"
         f"arm {esc(r.arm)} ({esc(r.group)}, {fmt_n(r.n)}){control}<br>"
-        f"time point: {esc(r.timepoint)}<br>"
+        f"time point: {esc(_timepoint(r.timepoint, long=True))}<br>"
         f"{esc(measure)} {fmt(est)} (95% CI {fmt(lb)} to {fmt(ub)}) {esc(unit)}<br>"
         + (f"weight in group: {fmt(weight, 1)}%<br>" if weight is not None else "")
         + f"basis: {esc(r.basis)}{derived}<br>"
