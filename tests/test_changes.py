@@ -67,6 +67,14 @@ def test_not_a_repository_exits_2(valid_copy, capsys):
     assert main(["diff", "HEAD", "--root", str(valid_copy)]) == 2
 
 
+def test_unwritable_html_exits_2(repo, tmp_path, capsys):
+    target = tmp_path / "missing" / "changes.html"
+    assert main(["diff", "HEAD", "--root", str(repo), "--html", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "Traceback" not in err
+    assert not target.parent.exists()
+
+
 def test_html_before_after_plot(repo, tmp_path, capsys):
     outcomes = repo / "data" / "outcomes.csv"
     outcomes.write_text(

@@ -94,7 +94,16 @@ def test_dry_run_writes_nothing(valid_copy, capsys):
             "likely the same cohort",
         ),
         (SNIPPET + "\n@article{other, title = {x}}\n", [], "the snippet holds 2 entries"),
-        (SNIPPET.replace("title = {Umbilical", "title = {{Umbilical"), [], "malformed BibTeX"),
+        (
+            SNIPPET.replace("title = {Umbilical", "title = {{Umbilical"),
+            [],
+            "malformed BibTeX: Unexpectedly reached end of file",  # the reason, not ""
+        ),
+        (
+            SNIPPET.replace("zeta2019_trial,", "zeta2019_trial"),
+            [],
+            "malformed BibTeX: Expected comma after entry key",
+        ),
         (SNIPPET, ["--route", "femoral vein"], "unknown value 'femoral vein'"),
         (SNIPPET, ["--arm", "cells=HSC:10"], "group 'HSC' is not among the entry's cell_groups"),
         (SNIPPET, ["--outcomes", "melt"], "unknown outcome 'melt'"),

@@ -20,6 +20,7 @@ from evidence.registry import (
     render,
     replace_entry,
     save,
+    write_atomic,
 )
 
 from .conftest import FIXTURES, ROOT
@@ -143,6 +144,28 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         save(grown)
     assert path.read_text(encoding="utf-8") == "@article{a1,\n  title = {Old},\n}\n"
     assert [p.name for p in tmp_path.iterdir()] == ["references.bib"]  # no temp file left
+
+
+def test_atomic_write_keeps_the_mode_of_a_file_and_gives_new_files_the_umask(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o027)
+    try:
+        existing = tmp_path / "references.bib"
+        existing.write_text("x", encoding="utf-8")
+        existing.chmod(0o640)
+        write_atomic(existing, "y")
+        assert stat.S_IMODE(existing.stat().st_mode) == 0o640
+        new = tmp_path / "report.html"  # a report to share: not private like a temp file
+        write_atomic(new, "z")
+        assert stat.S_IMODE(new.stat().st_mode) == 0o640  # 0666 less the umask 027
+        os.umask(0o022)
+        newer = tmp_path / "rows.csv"
+        write_atomic(newer, "z")
+        assert stat.S_IMODE(newer.stat().st_mode) == 0o644
+    finally:
+        os.umask(old)
 
 
 def test_unreadable_files_name_the_line(tmp_path):

@@ -124,6 +124,25 @@ def test_bad_dataset_gives_no_report(valid_copy, tmp_path, capsys):
     assert "negative sd" in capsys.readouterr().err
 
 
+def test_unwritable_outputs_are_refused_before_the_build(valid_copy, tmp_path, capsys):
+    """A message and exit 2, no traceback, nothing written; checked before the build starts."""
+    missing = tmp_path / "no-such-folder" / "r.html"
+    assert main(["report", "--root", str(valid_copy), "--out", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write {missing}: no folder" in err and "Traceback" not in err
+    assert "[1/" not in err  # refused before any work
+    assert main(["report", "--root", str(valid_copy), "--out", str(tmp_path)]) == 2
+    assert "it is a folder" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    out = tmp_path / "r.html"
+    args = ["report", "--root", str(valid_copy), "--out", str(out), "--tables", str(blocker / "t")]
+    assert main(args) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert not out.exists()
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["a-file", valid_copy.name]
+
+
 SNIPPET = """@article{zeta2019_trial,
   author = {Zeta, Zoe and Eta, Ed},
   title = {Umbilical cord MSC in decompensated cirrhosis: a randomised pilot},

@@ -26,6 +26,7 @@ from evidence.dataset import BIB_FILE, bib_problems, normalise_doi
 from evidence.registry import (
     Registry,
     append_entry,
+    failure_reason,
     read_registry,
     read_text,
     render,
@@ -113,7 +114,7 @@ def read_snippet(text: str, source: str) -> tuple[str, dict[str, str], str]:
             b.start_line + 1,
             getattr(b, "key", None),
             None,
-            f"malformed BibTeX: {' '.join(str(b.error).split())[:160]}",
+            f"malformed BibTeX: {failure_reason(b)}",
             "one complete @type{citekey, field = {value}, ...} entry",
         )
         for b in library.failed_blocks

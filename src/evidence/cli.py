@@ -17,6 +17,26 @@ EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
 Command = Callable[[argparse.Namespace], int]
 
 
+def _unwritable(path: Path, directory: bool = False) -> str | None:
+    """Why ``path`` (a file to write, or a folder to create) cannot be written, checked before
+    the work starts: a report that takes seconds to build should not fail at its last step."""
+    import os
+
+    path = Path(path)
+    if directory and path.is_dir():
+        return None if os.access(path, os.W_OK) else f"cannot write into {path}: permission denied"
+    if path.is_dir():
+        return f"cannot write {path}: it is a folder"
+    parent = path.parent
+    while not parent.exists() and directory and parent != parent.parent:
+        parent = parent.parent  # a folder to create: its nearest existing ancestor decides
+    if not parent.is_dir():
+        return f"cannot write {path}: no folder {path.parent}"
+    if not os.access(parent, os.W_OK):
+        return f"cannot write {path}: permission denied in {parent}"
+    return None
+
+
 def _validate(args: argparse.Namespace) -> int:
     from evidence import appraisal
     from evidence.dataset import validate
@@ -198,6 +218,10 @@ def _diff(args: argparse.Namespace) -> int:
     from evidence import changes
     from evidence.schema import DatasetError
 
+    problem = _unwritable(args.html) if args.html else None
+    if problem:
+        print(f"evidence diff: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         log = changes.changes_since(args.root, args.revision)
     except changes.RevisionError as exc:
@@ -222,8 +246,10 @@ def _diff(args: argparse.Namespace) -> int:
         print(changes.markdown(log), end="")
     if args.html:
         from evidence.figures.changes import shift_plot
+        from evidence.registry import write_atomic
 
-        shift_plot(log.pooled).write_html(args.html, include_plotlyjs=True, full_html=True)
+        html = shift_plot(log.pooled).to_html(include_plotlyjs=True, full_html=True)
+        write_atomic(args.html, html)
         print(
             f"evidence diff: forest plot of before and after written to {args.html}",
             file=sys.stderr,
@@ -256,6 +282,10 @@ def _report(args: argparse.Namespace) -> int:
     from evidence.dataset import load
     from evidence.schema import DatasetError
 
+    for problem in (_unwritable(args.out), args.tables and _unwritable(args.tables, True)):
+        if problem:
+            print(f"evidence report: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         data = load(args.root)
     except DatasetError as exc:
@@ -412,6 +442,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except UnreadableFile as exc:
         print(f"evidence: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a file that cannot be read or written: a message, not a traceback
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"evidence {args.command}: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

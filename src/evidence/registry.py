@@ -164,7 +164,7 @@ def parse_registry(text: str, path: Path, display: str) -> Registry:
                     line,
                     _guess_key(block.raw),
                     None,
-                    f"malformed BibTeX: {_first_line(str(block.error))}",
+                    f"malformed BibTeX: {failure_reason(block)}",
                     "@type{citekey, field = {value}, ...} with balanced braces",
                 )
             )
@@ -300,6 +300,14 @@ def _first_line(text: str) -> str:
     return " ".join(text.split())[:160]
 
 
+def failure_reason(block: model.ParsingFailedBlock) -> str:
+    """Why bibtexparser gave up on a block, in one line. Its BlockAbortedException prints as
+    an empty string (the reason is only logged), so read the reason from the exception."""
+    error = block.error
+    reason = getattr(error, "abort_reason", None) or str(error) or type(error).__name__
+    return _first_line(str(reason))
+
+
 def _guess_key(raw: str) -> str | None:
     m = re.match(r"\s*@\w+\s*[{(]\s*([^,\s]+)\s*,", raw)
     return m.group(1) if m else None
@@ -320,6 +328,12 @@ def iter_entries(registry: Registry, kind: str | None = None) -> Iterator[BibEnt
 # --- writing ----------------------------------------------------------------------------------
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only portable way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file and a rename: never a half-written file."""
     path = Path(path)
@@ -329,8 +343,9 @@ def write_atomic(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
+        # mkstemp makes the file private (0600): keep an existing file's mode, and give a new
+        # file the mode any other new file gets (0666 less the umask), e.g. a report to share
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
