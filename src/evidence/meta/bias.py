@@ -13,6 +13,7 @@ from evidence.meta import inference
 from evidence.meta.design import Design
 from evidence.meta.estimators import normalise_method
 from evidence.meta.inputs import study_arrays
+from evidence.meta.kendall import kendall
 from evidence.meta.model import (
     check_variances,
     fit_batch,
@@ -113,11 +114,8 @@ def ranktest(yi: Any, vi: Any, *, na: str = "raise") -> RanktestResult:
         raise ValueError("ranktest: a study carries all the weight (vi - 1/sum(1/vi) <= 0)")
     ties = len(np.unique(y_star)) < k or len(np.unique(v)) < k
     exact = not ties and k <= RANKTEST_EXACT_MAX_K
-    # scipy.stats costs ~20 MB per dashboard kernel: import it only when Begg's test runs.
-    from scipy import stats
-
-    res = stats.kendalltau(y_star, v, method="exact" if exact else "asymptotic")
-    return RanktestResult(tau=float(res.statistic), pval=float(res.pvalue), exact=exact)
+    res = kendall(y_star, v, exact=exact)
+    return RanktestResult(tau=res.tau, pval=res.pval, exact=exact)
 
 
 def trimfill(
