@@ -430,3 +430,12 @@ def test_export_format_switches_every_plot(app):
     with pytest.raises(Exception):  # noqa: B017 - not an option: the widget refuses it
         app.export_choice.value = "bmp"
     assert app.export == "png"
+
+
+def test_multi_valued_descriptors_read_as_lists() -> None:
+    from evidence.app.views import LIST_FIELDS, _list_cell
+
+    assert {"route", "cell_groups"} <= LIST_FIELDS
+    assert _list_cell("peripheral vein;portal vein") == "peripheral vein, portal vein"
+    assert "not reported" in _list_cell(float("nan"))
+    assert _list_cell("a<b;c") == "a&lt;b, c"  # still escaped

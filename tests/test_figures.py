@@ -384,3 +384,18 @@ def test_every_figure_is_valid_plotly(data):
     ]
     for fig in figures:
         go.Figure(fig.to_plotly_json())  # raises on any invalid property or value
+
+
+def test_p_values_read_as_phrases() -> None:
+    from evidence.figures.style import fmt_p
+
+    assert fmt_p(0.00001) == "p < 0.001"  # never "p = < 0.001"
+    assert fmt_p(0.0456) == "p = 0.046"
+    assert fmt_p(float("nan")) == "p = NA"
+
+
+def test_funnel_tests_text_has_no_broken_p_phrase(data) -> None:
+    from evidence.figures.funnel import tests_text
+
+    text = " ".join(tests_text(R.funnel(effects(data, Question()))))
+    assert "Egger" in text and "p " in text and "= <" not in text

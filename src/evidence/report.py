@@ -30,6 +30,7 @@ from evidence.compare import (
     summary,
 )
 from evidence.dataset import Dataset
+from evidence.schema import split_list
 
 Progress = Callable[[str], None]
 
@@ -216,7 +217,11 @@ def _studies_section(
             "country",
             "confidence",
         ]
-    ]
+    ].copy()
+    for column in ("cell_groups", "route"):  # "a;b" as a reader writes it: "a, b"
+        shown[column] = [
+            ", ".join(split_list(v)) if isinstance(v, str) else v for v in shown[column]
+        ]
     page.table(shown)
     tables["studies"] = data.studies
 

@@ -437,7 +437,7 @@ class AppraisalView:
                 _e(OUTCOME_LABELS.get(t.outcome, t.outcome)),
                 "cells versus control" if t.effect == "control" else "change from baseline",
                 _e(t.k),
-                f"Q = {fmt(t.q_between)}, df = {fmt(t.df, 0)}, p = {fmt_p(t.p)}",
+                f"Q = {fmt(t.q_between)}, df = {fmt(t.df, 0)}, {fmt_p(t.p)}",
                 "yes" if t.includes_combination else "no",
             )
             for t in estimable.itertuples(index=False)

@@ -64,7 +64,14 @@ from evidence.compare import (
 from evidence.dataset import Dataset
 from evidence.figures.forest import forest_plot
 from evidence.figures.style import export_config, fmt, fmt_p
-from evidence.schema import CELL_GROUPS, CONFIDENCES, DESIGNS, DatasetError
+from evidence.schema import (
+    BIB_STUDY,
+    CELL_GROUPS,
+    CONFIDENCES,
+    DESIGNS,
+    DatasetError,
+    split_list,
+)
 
 ROOT_ENV = "EVIDENCE_ROOT"
 #: Fields of the state that view-only controls set (the rest change the analysis).
@@ -326,6 +333,17 @@ def _cell(value: object, missing: str = "not reported") -> str:
     return f"<span class='ev-muted'>{missing}</span>" if _missing(value) else _e(value)
 
 
+#: Descriptors that hold several values ("portal vein;hepatic artery"), from the schema.
+LIST_FIELDS = frozenset(name for name, spec in BIB_STUDY.items() if spec.kind == "vocab_list")
+
+
+def _list_cell(value: object) -> str:
+    """A multi-valued field ("peripheral vein;portal vein") as the reader writes it."""
+    if _missing(value):
+        return _cell(value)
+    return _e(", ".join(split_list(str(value))))
+
+
 def _items(lines: list[str], cls: str = "ev-notice-item") -> str:
     return "".join(f"<div class='{cls}'>{_e(line)}</div>" for line in lines)
 
@@ -504,7 +522,7 @@ class CompareView:
                 pi = f"{fmt(plo)} to {fmt(phi)}"
             het = "\u2014"
             if r.k > 1:
-                het = f"{fmt(r.q)} (df {fmt(r.q_df, 0)}, p {fmt_p(r.q_pval)})"
+                het = f"{fmt(r.q)} (df {fmt(r.q_df, 0)}, {fmt_p(r.q_pval)})"
             rows.append(
                 f"<tr><td>{_e(group)}</td><td class='ev-num'>{r.k}</td>"
                 f"<td class='ev-num'>{fmt(est)} [{fmt(lb)}, {fmt(ub)}]</td>"
@@ -519,7 +537,7 @@ class CompareView:
             test = (
                 f"Test for subgroup differences (across studies, not randomised): Q = "
                 f"{fmt(sub.q_between)}, df = {fmt(sub.q_between_df, 0)}, "
-                f"p = {fmt_p(sub.q_between_pval)}."
+                f"{fmt_p(sub.q_between_pval)}."
             )
         return (
             "<h3>Heterogeneity</h3><table class='ev-table'><thead><tr><th>group</th><th>k</th>"
@@ -860,7 +878,8 @@ class StudiesView:
             )
             rows.append(
                 f"<tr><td><b>{_e(r.label)}</b></td><td>{_cell(r.design)}</td>"
-                f"<td>{_cell(r.cell_groups)}</td><td>{_cell(r.route)}</td><td>{_cell(r.dose)}</td>"
+                f"<td>{_list_cell(r.cell_groups)}</td><td>{_list_cell(r.route)}</td>"
+                f"<td>{_cell(r.dose)}</td>"
                 f"<td class='ev-num'>{_cell(r.n)}</td><td>{_cell(r.follow_up)}</td>"
                 f"<td>{_cell(r.country)}</td><td>{_cell(r.confidence)}</td><td>{numbers}</td></tr>"
             )
@@ -941,7 +960,11 @@ class StudiesView:
             ("registration", "registration"),
             ("note", "note"),
         ]
-        desc = "".join(f"<tr><th>{_e(lbl)}</th><td>{_cell(s[f])}</td></tr>" for f, lbl in fields)
+        desc = "".join(
+            f"<tr><th>{_e(lbl)}</th><td>{_list_cell(s[f]) if f in LIST_FIELDS else _cell(s[f])}"
+            "</td></tr>"
+            for f, lbl in fields
+        )
         desc += (
             f"<tr><th>descriptors read in</th><td>{_cell(s['source'])} "
             f"(confidence: <b>{_e(s['confidence'])}</b>)</td></tr>"

@@ -308,7 +308,8 @@ def publication_bias(e: Evidence) -> Step:
             f"at least {EGGER_MIN_K}); small-study effects cannot be excluded",
         )
     if math.isfinite(e.egger_p) and e.egger_p < EGGER_ALPHA:
-        return Step(name, "serious", 1, f"Egger's test p = {e.egger_p:.3f} (< {EGGER_ALPHA})")
+        p_text = "p < 0.001" if e.egger_p < 0.001 else f"p = {e.egger_p:.3f}"
+        return Step(name, "serious", 1, f"Egger's test {p_text} (< {EGGER_ALPHA})")
     return Step(name, "not serious", 0, f"Egger's test p = {_fmt(e.egger_p, 3)}")
 
 

@@ -34,12 +34,12 @@ def tests_text(f: Funnel) -> list[str]:
     if f.egger is not None:
         stat = "t" if math.isfinite(f.egger.df) else "z"
         lines.append(
-            f"Egger's regression test: {stat} = {fmt(f.egger.stat)}, p = {fmt_p(f.egger.pval)}"
+            f"Egger's regression test: {stat} = {fmt(f.egger.stat)}, {fmt_p(f.egger.pval)}"
         )
     if f.begg is not None:
         lines.append(
             f"Begg's rank correlation: Kendall's \u03c4 = {fmt(f.begg.tau)}, "
-            f"p = {fmt_p(f.begg.pval)}{'' if f.begg.exact else ' (normal approximation)'}"
+            f"{fmt_p(f.begg.pval)}{'' if f.begg.exact else ' (normal approximation)'}"
         )
     if f.trimfill is not None:
         tf = f.trimfill

@@ -59,7 +59,7 @@ def _steps_plot(
         ci_y += [i, i, None]
     hover = [
         f"<b>{esc(label)}</b><br>k = {int(row.k)}: {fmt(float(e))} (95% CI {fmt(float(lo))} to "
-        f"{fmt(float(hi))}), p {fmt_p(row.pval)}<br>\u03c4\u00b2 {fmt(row.tau2, 3)}, "
+        f"{fmt(float(hi))}), {fmt_p(row.pval)}<br>\u03c4\u00b2 {fmt(row.tau2, 3)}, "
         f"I\u00b2 {fmt(row.i2, 0)}%<br>{describe_conclusion(row.conclusion)}"
         + ("<br><b>conclusion changes</b>" if row.changes else "")
         + ("; direction flips" if row.direction_flips else "")
@@ -263,7 +263,7 @@ def estimator_grid_plot(grid: pd.DataFrame, measure: str, scope: str = "all") ->
         text[i][j] = f"{fmt(e)} [{fmt(lo)}, {fmt(hi)}]{flag}"
         hover[i][j] = (
             f"<b>{esc(row.method)} \u00b7 {esc(TEST_LABELS.get(row.test, row.test))}</b><br>"
-            f"{fmt(e)} (95% CI {fmt(lo)} to {fmt(hi)}), p {fmt_p(row.pval)}<br>"
+            f"{fmt(e)} (95% CI {fmt(lo)} to {fmt(hi)}), {fmt_p(row.pval)}<br>"
             f"\u03c4\u00b2 {fmt(row.tau2, 3)}, I\u00b2 {fmt(row.i2, 0)}%<br>"
             f"{describe_conclusion(row.conclusion)}"
             + ("<br><b>conclusion differs from the reference</b>" if row.changes else "")

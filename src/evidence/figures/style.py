@@ -67,9 +67,10 @@ def fmt(x: float, digits: int = 2) -> str:
 
 
 def fmt_p(p: float) -> str:
+    """A p-value as a phrase: "p = 0.045", "p < 0.001" (never "p = < 0.001"), "p = NA"."""
     if p is None or not math.isfinite(float(p)):
-        return "NA"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+        return "p = NA"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def fmt_n(n: float) -> str:
