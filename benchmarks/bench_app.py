@@ -45,18 +45,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+# benchmarks/chromium.py, importable because a script runs with its folder on sys.path
+from chromium import CHROMIUM, CHROMIUM_ARGS, JS_CHANGE
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 120_000
 PLOT = ".js-plotly-plot .main-svg"
 
@@ -106,32 +98,6 @@ APPRAISAL_STEPS = [
      ".ev-flow-plot .js-plotly-plot .main-svg"),
 ]  # fmt: skip
 BARE_VALUES = [("RCT", "design=RCT"), ("Cohort", "design=Cohort"), ("All", "design=All")]
-
-JS_CHANGE = """async ([selector, label, expect, plot]) => {
-  const select = document.querySelector(selector + ' select');
-  const gd = document.querySelector(plot + ' .js-plotly-plot');
-  const norm = (s) => s.replace(/\\u00a0/g, ' ').trim();
-  const index = [...select.options].findIndex((o) => norm(o.text) === label);
-  if (index < 0) throw new Error('no option ' + label);
-  const drawn = () => {
-    const title = gd.querySelector('.gtitle');
-    return title && title.textContent.includes(expect);
-  };
-  const t0 = performance.now();
-  select.selectedIndex = index;
-  select.dispatchEvent(new Event('change', { bubbles: true }));
-  await new Promise((resolve, reject) => {
-    const limit = t0 + 30000;
-    const check = () => {
-      if (drawn()) resolve();
-      else if (performance.now() > limit) reject(new Error('no update: ' + expect));
-      else requestAnimationFrame(check);
-    };
-    check();
-  });
-  await new Promise((resolve) => requestAnimationFrame(() => resolve()));
-  return performance.now() - t0;
-}"""
 
 
 # --- servers ----------------------------------------------------------------------------------
@@ -339,7 +305,7 @@ def latencies(page, control: str, plot: str, changes: list[tuple[str, str]], run
     for i in range(runs):
         label, expect = changes[i % len(changes)]
         page.wait_for_timeout(400)
-        out.append(page.evaluate(JS_CHANGE, [control, label, expect, plot]) / 1000.0)
+        out.append(page.evaluate(JS_CHANGE, [control, label, expect, plot, False, 30000]) / 1000.0)
     return out
 
 

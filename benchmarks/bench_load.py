@@ -44,21 +44,14 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from chromium import (
+    BACKGROUND_ARGS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    JS_CHANGE,
+)  # benchmarks/chromium.py (run as a script)
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-renderer-backgrounding",
-    "--disable-background-timer-throttling",
-    "--disable-backgrounding-occluded-windows",
-]
 MAX_VIEWERS = 20
 FOREST = ".ev-forest .js-plotly-plot .main-svg"
 START_TIMEOUT = 300  # s: a pool of 20 kernels on 2 cores takes about a minute
@@ -72,31 +65,6 @@ CHANGES = [
     (".ev-estimator", "DL", "DL estimator"),
     (".ev-outcome", "Albumin", "Albumin"),
 ]
-JS_CHANGE = """async ([selector, prefix, expect]) => {
-  const select = document.querySelector(selector + ' select');
-  const gd = document.querySelector('.ev-forest .js-plotly-plot');
-  const norm = (s) => s.replace(/\\u00a0/g, ' ').trim();
-  const index = [...select.options].findIndex((o) => norm(o.text).startsWith(prefix));
-  if (index < 0) throw new Error('no option ' + prefix);
-  const drawn = () => {
-    const title = gd.querySelector('.gtitle');
-    return title && title.textContent.includes(expect);
-  };
-  const t0 = performance.now();
-  select.selectedIndex = index;
-  select.dispatchEvent(new Event('change', { bubbles: true }));
-  await new Promise((resolve, reject) => {
-    const limit = t0 + 60000;
-    const check = () => {
-      if (drawn()) resolve();
-      else if (performance.now() > limit) reject(new Error('no update: ' + expect));
-      else requestAnimationFrame(check);
-    };
-    check();
-  });
-  await new Promise((resolve) => requestAnimationFrame(() => resolve()));
-  return performance.now() - t0;
-}"""
 
 
 # --- processes --------------------------------------------------------------------------------
@@ -250,7 +218,9 @@ async def viewer(browser, url: str, index: int, start: asyncio.Event, spread: fl
         rng = random.Random(index)
         for control, prefix, expect in CHANGES:
             await asyncio.sleep(rng.uniform(0, spread))
-            ms = await page.evaluate(JS_CHANGE, [control, prefix, expect])
+            ms = await page.evaluate(
+                JS_CHANGE, [control, prefix, expect, ".ev-forest", True, 60000]
+            )
             result["latencies"].append(ms / 1000.0)
         if errors:
             raise RuntimeError(f"page errors: {errors[:2]}")
@@ -439,7 +409,7 @@ async def browser_round(
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS + BACKGROUND_ARGS, timeout=60_000
         )
 
         def chromium_pids() -> list[int]:
