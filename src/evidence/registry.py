@@ -22,7 +22,7 @@ from pathlib import Path
 import bibtexparser
 from bibtexparser import model
 
-from evidence.schema import Problem
+from evidence.data.problems import Problem
 
 MONTHS = {
     m: m

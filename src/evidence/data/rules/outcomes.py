@@ -1,0 +1,220 @@
+"""Rules of data/outcomes.csv: rows link to arms, units and statistics fit the outcome, values are
+plausible, and the numbers of one cell (arm x outcome x timepoint) agree with each other."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from evidence.data import units
+from evidence.data.grammar import parse_number
+from evidence.data.problems import Problem, Reporter
+from evidence.data.rules.links import report_orphan, study_entry
+from evidence.data.tables import Row, Table
+from evidence.data.vocabulary import (
+    BINARY_OUTCOMES,
+    LOCATION_STATISTICS,
+    PLAUSIBLE,
+    SPREAD_STATISTICS,
+    UNITS,
+)
+from evidence.registry import Registry
+
+# (citekey, arm, outcome, quantity, timepoint): the numbers that describe one arm at one time.
+Cell = tuple[str, str, str, str, str]
+
+
+def outcome_problems(outcomes: Table, arms: Table, registry: Registry) -> list[Problem]:
+    report = Reporter(outcomes.display)
+    arm_rows = {(r["citekey"], r["arm"]): r for r in arms.rows}
+    seen: dict[tuple[str, ...], int] = {}
+    cells: dict[Cell, dict[str, tuple[float, Row]]] = defaultdict(dict)
+    for row in outcomes.rows:
+        key, arm = row["citekey"], row["arm"]
+        if key and study_entry(registry, key) is None:
+            report_orphan(report, row, registry)
+            continue
+        arm_row = arm_rows.get((key, arm))
+        if key and arm and arm_row is None:
+            known = sorted(a for (k, a) in arm_rows if k == key)
+            report.error(
+                row.line,
+                key,
+                "arm",
+                f"arm {arm!r} is not in data/arms.csv",
+                "one of " + ", ".join(map(repr, known))
+                if known
+                else "an arm defined in data/arms.csv",
+            )
+        value = _unit_and_statistic(report, row)
+        statistic = row["statistic"]
+        ident = (key, arm, row["outcome"], row["quantity"], row["timepoint"], statistic)
+        if ident in seen:
+            report.error(
+                row.line,
+                key,
+                "statistic",
+                f"{row['outcome']} {statistic} at {row['timepoint']} for arm {arm!r} "
+                f"already given on line {seen[ident]}",
+                "one row per number",
+            )
+        seen[ident] = row.line
+        if value is not None:
+            _value_problems(report, row, value)
+            cells[ident[:5]][statistic] = (value, row)
+        _n_and_source(report, row, arm_row)
+    for cell, stats in cells.items():
+        _consistency_problems(report, cell, stats, arm_rows)
+    return report.problems
+
+
+def _unit_and_statistic(report: Reporter, row: Row) -> float | None:
+    """Check the unit and statistic fit the outcome; the value if it can be range-checked."""
+    key, outcome, statistic, unit = row["citekey"], row["outcome"], row["statistic"], row["unit"]
+    value = parse_number(row["value"])
+    if outcome in UNITS and unit:
+        allowed = ("p",) if statistic == "p" else UNITS[outcome]
+        if unit not in allowed:
+            report.error(
+                row.line,
+                key,
+                "unit",
+                f"unit {unit!r} does not fit {outcome} {statistic}",
+                "one of " + ", ".join(map(repr, allowed)),
+            )
+            value = None  # cannot range-check a number whose unit we do not know
+    if outcome in BINARY_OUTCOMES and statistic not in ("events", "total", "p"):
+        report.error(
+            row.line,
+            key,
+            "statistic",
+            f"{outcome} is counted, not measured: {statistic!r}",
+            "'events', 'total' or 'p'",
+        )
+    if outcome in UNITS and outcome not in BINARY_OUTCOMES and statistic in ("events", "total"):
+        report.error(
+            row.line,
+            key,
+            "statistic",
+            f"{outcome} is measured, not counted: {statistic!r}",
+            "mean, sd, se, median, q1, q3, min, max or p",
+        )
+    return value
+
+
+def _n_and_source(report: Reporter, row: Row, arm_row: Row | None) -> None:
+    """The row's own n fits in its arm; secondary and seed-only numbers say so."""
+    key = row["citekey"]
+    n = parse_number(row["n"])
+    arm_n = parse_number(arm_row["n"]) if arm_row else None
+    if n is not None and arm_n is not None and n > arm_n:
+        report.error(
+            row.line,
+            key,
+            "n",
+            f"n {int(n)} is above the arm's n of {int(arm_n)}",
+            f"at most {int(arm_n)}",
+        )
+    if row["confidence"] == "secondary" and not row["locator"].startswith("secondary:"):
+        report.warning(
+            row.line,
+            key,
+            "locator",
+            "a secondary number should name the review it came from",
+            "'secondary: <citekey> <table>'",
+        )
+    if row["confidence"] == "seed-only":
+        report.warning(row.line, key, "confidence", "number stated only by the source article")
+
+
+def _value_problems(report: Reporter, row: Row, value: float) -> None:
+    statistic, outcome, key = row["statistic"], row["outcome"], row["citekey"]
+    if statistic in SPREAD_STATISTICS and value < 0:
+        report.error(row.line, key, "value", f"negative {statistic} {value:g}", f"{statistic} >= 0")
+    if statistic == "p" and not 0 <= value <= 1:
+        report.error(row.line, key, "value", f"p value {value:g} outside [0, 1]", "0 <= p <= 1")
+    if statistic in ("events", "total") and (value < 0 or not float(value).is_integer()):
+        report.error(
+            row.line,
+            key,
+            "value",
+            f"{statistic} {value:g} is not a count",
+            "a whole number >= 0",
+        )
+    if (
+        row["quantity"] == "level"
+        and statistic in LOCATION_STATISTICS
+        and outcome in PLAUSIBLE
+        and row["unit"] in UNITS.get(outcome, ())
+    ):
+        low, high = PLAUSIBLE[outcome]
+        canonical = value * units.factor(outcome, row["unit"])
+        if not low <= canonical <= high:
+            unit = units.canonical_unit(outcome)
+            shown = f"{value:g} {row['unit']}" + (
+                f" (= {canonical:.3g} {unit})" if row["unit"] != unit else ""
+            )
+            report.error(
+                row.line,
+                key,
+                "value",
+                f"{outcome} {statistic} {shown} is implausible",
+                f"{low:g}-{high:g} {unit}",
+            )
+
+
+# Statistics of one cell that must not exceed another: (low, high).
+_ORDERED = (
+    ("q1", "median"),
+    ("median", "q3"),
+    ("q1", "q3"),
+    ("min", "max"),
+    ("min", "q1"),
+    ("q3", "max"),
+    ("events", "total"),
+)
+
+
+def _consistency_problems(
+    report: Reporter,
+    cell: Cell,
+    stats: dict[str, tuple[float, Row]],
+    arm_rows: dict[tuple[str, str], Row],
+) -> None:
+    key, arm, outcome, _quantity, timepoint = cell
+    for low, high in _ORDERED:
+        if low in stats and high in stats and stats[low][0] > stats[high][0]:
+            report.error(
+                stats[high][1].line,
+                key,
+                "value",
+                f"{high} {stats[high][0]:g} is below {low} {stats[low][0]:g} "
+                f"({outcome} at {timepoint}, arm {arm!r})",
+                f"{low} <= {high}",
+            )
+    arm_row = arm_rows.get((key, arm))
+    arm_n = parse_number(arm_row["n"]) if arm_row else None
+    if "total" in stats and arm_n is not None and stats["total"][0] > arm_n:
+        report.error(
+            stats["total"][1].line,
+            key,
+            "value",
+            f"total {stats['total'][0]:g} is above the arm's n of {arm_n:g}",
+            f"at most {arm_n:g}",
+        )
+    for spread in ("sd", "se"):
+        if spread in stats and "mean" not in stats:
+            report.warning(
+                stats[spread][1].line,
+                key,
+                "statistic",
+                f"{spread} without a mean ({outcome} at {timepoint})",
+                "a mean row beside it",
+            )
+    if "events" in stats and "total" not in stats and arm_n is None:
+        report.warning(
+            stats["events"][1].line,
+            key,
+            "statistic",
+            f"events without a total or an arm n ({outcome} at {timepoint})",
+            "a total row or the arm's n",
+        )
