@@ -42,6 +42,13 @@ from evidence.compare import (
     to_display,
     unit_of,
 )
+from evidence.figures.axes import (
+    RATIO_MEASURES,
+    TEST_LABELS,
+    diamond_path,
+    log_ticks,
+    measure_axis_title,
+)
 from evidence.figures.palette import (
     CONFIDENCE_SYMBOLS,
     GREY,
@@ -76,8 +83,6 @@ ROB_LEGEND = (
 #: square size (each weight is then below 1% and unreadable as an area) and a shorter hover
 #: without the weight. It keeps a 2,000-study update fast; the summary and tables still have it.
 MAX_LABELLED_ROWS = 300
-RATIO_MEASURES = ("OR", "RR")
-TEST_LABELS = {"z": "z-test (Wald)", "knha": "Knapp-Hartung", "adhoc": "Knapp-Hartung (ad hoc)"}
 
 
 @dataclass
@@ -93,18 +98,6 @@ class _Rows:
         self.kinds.append(kind)
         self.numbers.append(numbers)
         return len(self.labels) - 1
-
-
-def measure_axis_title(measure: str, outcome: str) -> str:
-    unit = unit_of(outcome)
-    label = MEASURE_LABELS.get(measure, measure)
-    if measure in RATIO_MEASURES:
-        return f"{label} (log scale)"
-    if measure == "PLO":
-        return f"{label} (0 to 1)"
-    if measure == "RD":
-        return f"{label} (proportion)"
-    return f"{label} ({unit})" if unit else label
 
 
 def direction_labels(measure: str, outcome: str) -> tuple[str, str]:
@@ -172,11 +165,6 @@ def _interval_text(measure: str, est: float, lb: float, ub: float) -> str:
     return f"{fmt(e)} [{fmt(lo)}, {fmt(hi)}]"
 
 
-def diamond_path(lb: float, est: float, ub: float, y: float, half: float = 0.36) -> str:
-    """SVG path of a diamond in data coordinates (plotly maps them, log axes included)."""
-    return f"M {lb!r},{y!r} L {est!r},{y - half!r} L {ub!r},{y!r} L {est!r},{y + half!r} Z"
-
-
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -184,13 +172,6 @@ def label_margin(labels: list[str], size: int) -> int:
     """Pixels for the longest label: characters x 0.56 em (Arial averages 0.5), plus room."""
     longest = max((len(html.unescape(_TAG.sub("", t))) for t in labels), default=0)
     return int(min(560, 24 + longest * size * 0.56))
-
-
-def log_ticks(x_range: list[float]) -> list[float]:
-    """Readable tick values for a log axis whose range is given in log10 units."""
-    candidates = [0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 100, 1000]
-    lo, hi = 10 ** x_range[0], 10 ** x_range[1]
-    return [c for c in candidates if lo <= c <= hi]
 
 
 def _x_range(values: list[float], null: float, log: bool) -> list[float]:

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from evidence.compare import NULL_VALUE, to_display
-from evidence.figures.forest import RATIO_MEASURES, measure_axis_title
+from evidence.figures.axes import RATIO_MEASURES, measure_axis_title
 from evidence.figures.palette import (
     CHANGED_COLOUR,
     FILLED_COLOUR,

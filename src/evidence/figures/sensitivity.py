@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from evidence.compare import NULL_VALUE, to_display
-from evidence.figures.forest import (
+from evidence.figures.axes import (
     RATIO_MEASURES,
     TEST_LABELS,
     diamond_path,

@@ -9,7 +9,6 @@ cumulative, Egger and trim-and-fill call it so that k models cost one vectorised
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -18,8 +17,9 @@ from numpy.typing import NDArray
 
 from evidence.meta import inference, scalar
 from evidence.meta.design import Design
-from evidence.meta.estimators import estimate_tau2, normalise_method, q_root, se_tau2
+from evidence.meta.estimators import estimate_tau2, normalise_method, se_tau2
 from evidence.meta.inputs import describe_rows, first_label, study_arrays
+from evidence.meta.qprofile import qprofile_batch
 from evidence.meta.results import RMAResult, readonly
 
 Array = NDArray[np.float64]
@@ -163,36 +163,8 @@ def _fit_batch(
             out["se_tau2"] = np.where(single, np.nan, se) if any_single else se
     if qprofile:
         ok = vpos & ~single & (tau2_fixed is None)  # no interval for a fixed tau2 (metafor)
-        out["tau2_ci_lb"], out["tau2_ci_ub"] = _qprofile(d, method, alpha, tau2, ok)
+        out["tau2_ci_lb"], out["tau2_ci_ub"] = qprofile_batch(d, method, alpha, tau2, ok)
     return out
-
-
-def _qprofile(d: Design, method: str, alpha: float, tau2: Array, ok: Array) -> tuple[Array, Array]:
-    """Q-profile interval for tau2 (metafor ``confint(res)``, type "QP"): the tau2 values where
-    the generalised Q equals the chi-square(k - p) quantiles ``1 - alpha/2`` and ``alpha/2``;
-    a bound is 0 where Q(0) is already below its quantile. NaN where not ``ok``."""
-    nan = np.full(d.B, np.nan)
-    if method == "FE" or not ok.any():
-        return nan, nan
-    crit_u = inference.chi2_isf(alpha / 2.0, d.df)
-    crit_l = inference.chi2_isf(1.0 - alpha / 2.0, d.df)
-    d.common_effect()
-    # Both bounds in one Newton loop: model b's two copies solve Q = crit_l and Q = crit_u.
-    with d.replicated(2) as d2:
-        roots = q_root(d2, np.stack([crit_l, crit_u], axis=1).ravel(), start=np.repeat(tau2, 2))
-    return np.where(ok, roots[1::2], np.nan), np.where(ok, roots[0::2], np.nan)
-
-
-def qprofile_interval(res: RMAResult) -> tuple[float, float]:
-    """Q-profile bounds of a fitted intercept-only model (computed when first accessed)."""
-    y, v = np.asarray(res.yi), np.asarray(res.vi)
-    if res.method == "FE" or res.tau2_fixed or res.k < 2 or not (v > 0).all():
-        return math.nan, math.nan
-    if res.k <= scalar.MAX_K:
-        return scalar.qprofile(y, v, 1.0 - res.level, res.tau2)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"), Design(y, v) as d:
-        lb, ub = _qprofile(d, res.method, 1.0 - res.level, np.array([res.tau2]), np.ones(1, bool))
-    return float(lb[0]), float(ub[0])
 
 
 def summarise_intercept(out: dict[str, Array], alpha: float) -> dict[str, Array]:

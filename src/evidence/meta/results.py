@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from evidence.meta.qprofile import qprofile_interval
+
 Array = NDArray[np.float64]
 
 #: Scalar fields of :class:`RMAResult`, in the column order of ``to_frame()``.
@@ -109,9 +111,9 @@ class RMAResult:
     def _qprofile(self) -> tuple[float, float]:
         if self._tau2_ci is not None:
             return self._tau2_ci
-        from evidence.meta.model import qprofile_interval  # model.py builds these results
-
-        return qprofile_interval(self)
+        return qprofile_interval(
+            self.yi, self.vi, self.k, self.method, self.level, self.tau2, self.tau2_fixed
+        )
 
     @property
     def tau2_ci_lb(self) -> float:
