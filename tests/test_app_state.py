@@ -413,7 +413,7 @@ def test_find_root(tmp_path, monkeypatch):
 def test_refresh_keeps_the_widget_and_replaces_changed_structure():
     import plotly.graph_objects as go
 
-    from evidence.app.views import refresh
+    from evidence.app.widgets import refresh
 
     fw = go.FigureWidget(go.Figure(go.Scatter(x=[1], y=[1], name="a")))
     refresh(fw, go.Figure(go.Scatter(x=[1, 2], y=[3, 4], name="a"), {"title": {"text": "t"}}))
@@ -433,9 +433,9 @@ def test_export_format_switches_every_plot(app):
 
 
 def test_multi_valued_descriptors_read_as_lists() -> None:
-    from evidence.app.views import LIST_FIELDS, _list_cell
+    from evidence.app.html import LIST_FIELDS, list_cell
 
     assert {"route", "cell_groups"} <= LIST_FIELDS
-    assert _list_cell("peripheral vein;portal vein") == "peripheral vein, portal vein"
-    assert "not reported" in _list_cell(float("nan"))
-    assert _list_cell("a<b;c") == "a&lt;b, c"  # still escaped
+    assert list_cell("peripheral vein;portal vein") == "peripheral vein, portal vein"
+    assert "not reported" in list_cell(float("nan"))
+    assert list_cell("a<b;c") == "a&lt;b, c"  # still escaped

@@ -33,7 +33,7 @@ manager and handlers) and in the template ``evidence/jupyter/voila/templates/evi
   (a copy of the installed plotly's own file in a temporary Jupyter data directory) instead of
   travelling over the websocket inside every FigureWidget: the browser loads and compiles it
   once per page (and caches it), not once per plot. Kernels learn its path from
-  ``$EVIDENCE_PLOTLY_BUNDLE`` (see :func:`evidence.app.views.figure_widget`).
+  ``$EVIDENCE_PLOTLY_BUNDLE`` (see :func:`evidence.app.widgets.figure_class`).
 
 See docs/serving.md.
 """
@@ -56,8 +56,8 @@ NOTEBOOK = Path("notebooks") / "app.ipynb"
 TEMPLATE = "evidence"
 #: A Jupyter data directory inside the package: voila/templates/evidence lives there.
 JUPYTER_DATA = Path(__file__).resolve().parent / "jupyter"
-ROOT_ENV = "EVIDENCE_ROOT"  # read by evidence.app.views.find_root in the kernels
-BUNDLE_ENV = "EVIDENCE_PLOTLY_BUNDLE"  # read by evidence.app.views.figure_widget
+ROOT_ENV = "EVIDENCE_ROOT"  # read by evidence.app.dashboard.find_root in the kernels
+BUNDLE_ENV = "EVIDENCE_PLOTLY_BUNDLE"  # read by evidence.app.widgets.figure_class
 BUNDLE_NAME = "plotly-widgetbundle.js"
 
 POOL_ENV, POOL_DEFAULT = "EVIDENCE_POOL_SIZE", 2

@@ -2,7 +2,10 @@
 
 ``from evidence.app import App; app = App.start(); app`` builds and shows it;
 ``app.apply_url()`` applies the page's query string. Submodules: :mod:`~evidence.app.state`
-(view state, URL and validation), :mod:`~evidence.app.controls`, :mod:`~evidence.app.views`.
+(view state, URL and validation), :mod:`~evidence.app.controls` (the sidebar),
+:mod:`~evidence.app.views` (one module per view, the protocol and the registry),
+:mod:`~evidence.app.dashboard` (the App), :mod:`~evidence.app.widgets` (plots in place),
+:mod:`~evidence.app.html` (markup helpers), :mod:`~evidence.app.cache` (the one cache).
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ __all__ = ["App", "ViewState", "find_root", "parse_query", "to_query"]
 def __getattr__(name: str) -> Any:
     # Lazy: `evidence.app.state` (URL parsing) must not import plotly or ipywidgets.
     if name in ("App", "find_root"):
-        from evidence.app import views
+        from evidence.app import dashboard
 
-        return getattr(views, name)
+        return getattr(dashboard, name)
     if name in ("ViewState", "parse_query", "to_query"):
         from evidence.app import state
 

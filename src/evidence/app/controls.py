@@ -55,12 +55,6 @@ GROUP_LABELS = {
     "control": "control arms",
 }
 SCOPE_LABELS = {"all": "all included studies", **{g: f"{g} only" for g in COMPARED_GROUPS}}
-TAB_TITLES = {
-    "studies": "Studies",
-    "compare": "Compare",
-    "robustness": "Robustness",
-    "appraisal": "Appraisal",
-}
 SECTION_TITLES = {
     "claims": "Claims",
     "rob": "Risk of bias",

@@ -1,0 +1,34 @@
+// The UrlSync widget (evidence.app.widgets.UrlSync): address bar, plot re-measure, study links.
+function render({ model, el }) {
+  const apply = () => {
+    // Only on a Voila page: never rewrite the address of JupyterLab or another host page.
+    if (!document.body || document.body.dataset.voila !== "voila") return;
+    const query = model.get("query");
+    const url = new URL(window.location.href);
+    url.search = query ? "?" + query : "";
+    if (url.href !== window.location.href) window.history.replaceState(null, "", url.href);
+  };
+  model.on("change:query", apply);
+  apply();
+  // A plot drawn while its tab was still being laid out gets plotly's default width; a window
+  // resize event makes every responsive plot re-measure its container.
+  const nudge = () => {
+    for (const ms of [40, 300]) setTimeout(() => window.dispatchEvent(new Event("resize")), ms);
+  };
+  model.on("change:resize", nudge);
+  setTimeout(nudge, 200);  // and once the first plots are on the page
+  // A link to a study's record in this app (data-ev-study, written by the kernel) opens the
+  // Studies view in place; the kernel validates the citekey. Other clicks, and a click with a
+  // modifier key (new tab: the href is a link to the same view), are left to the browser.
+  const open = (event) => {
+    const link = event.target.closest ? event.target.closest("a[data-ev-study]") : null;
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    const app = el.closest(".ev-app");
+    if (!app || !app.contains(link)) return;  // another app on the same page
+    event.preventDefault();
+    model.send({ open_study: link.dataset.evStudy });
+  };
+  document.addEventListener("click", open);
+  return () => document.removeEventListener("click", open);
+}
+export default { render };

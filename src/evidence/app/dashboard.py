@@ -1,0 +1,281 @@
+"""The App: the sidebar's analysis controls, a tab per view of the registry, the link.
+
+Data flow on a control change: the value is validated (:mod:`evidence.app.state`), the new
+:class:`ViewState` is shown in every control (:meth:`View.sync`), and the visible view brings
+itself up to date (:meth:`View.show`): it asks the one cache (:mod:`evidence.app.cache`) for
+effects and pooled results, builds a figure with :mod:`evidence.figures` and draws it into the
+existing plot in place (:mod:`evidence.app.widgets`) - one message, no new widget.
+
+Nothing here computes a statistic. The views are built the first time they are shown (the
+Compare view, eager, with the app), so the first page needs only the forest plot.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as W
+import plotly.graph_objects as go
+
+from evidence.app.cache import Analysis, clinical_studies
+from evidence.app.controls import Controls
+from evidence.app.html import escape, items, style
+from evidence.app.state import (
+    DEFAULT,
+    FIELDS,
+    TABS,
+    ViewState,
+    coerce,
+    parse_query,
+    request_query_string,
+    to_query,
+    update,
+)
+from evidence.app.views import SPECS, Context, View
+from evidence.app.widgets import UrlSync, classed, sync_model
+from evidence.dataset import Dataset
+
+ROOT_ENV = "EVIDENCE_ROOT"
+#: Fields of the state that view-only controls set (the rest change the analysis).
+VIEW_FIELDS = ("tab", "scope", "section", "tool", "study")
+ANALYSIS_FIELDS = tuple(f for f in FIELDS if f not in VIEW_FIELDS)
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project folder holding ``references.bib`` and ``data/``.
+
+    ``$EVIDENCE_ROOT`` (set by ``evidence serve``) wins; else the first folder upwards from
+    ``start`` (default: the working directory, which is ``notebooks/`` under Voila).
+    """
+    env = os.environ.get(ROOT_ENV)
+    if env:
+        return Path(env)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "references.bib").is_file() and (folder / "data").is_dir():
+            return folder
+    raise FileNotFoundError(f"no references.bib with a data/ folder above {here}")
+
+
+class App:
+    """The dashboard. ``App.start()`` in a notebook cell, then ``app.apply_url()``."""
+
+    def __init__(
+        self, data: Dataset, state: ViewState = DEFAULT, views: tuple[str, ...] = TABS
+    ) -> None:
+        self.views = tuple(v for v in TABS if v in views) or TABS
+        self.data = data
+        self.analysis = Analysis(data)
+        self.state = state.with_(tab=state.tab if state.tab in self.views else self.views[0])
+        self.export = "svg"
+        self.notices: list[str] = []
+        self.study_keys = frozenset(clinical_studies(data)["citekey"])
+        self.context = Context(
+            self.analysis,
+            self.change,
+            study_links=self.study_keys if "studies" in self.views else frozenset(),
+        )
+        self.controls = Controls(self.state)
+        self.controls.on_change(self.change)
+        self.built: dict[str, View] = {}  # views by name, built when first shown
+        self.panes = {v: W.VBox(layout=W.Layout(width="100%")) for v in self.views}
+        self.tabs = classed(W.Tab(), "ev-tab")
+        self.tabs.children = [self.panes[v] for v in self.views]
+        for i, tab in enumerate(self.views):
+            self.tabs.set_title(i, SPECS[tab].title)
+        self.tabs.selected_index = self.views.index(self.state.tab)
+        self.tabs.observe(self._tab_changed, names="selected_index")
+        self.notice = classed(W.HTML(), "ev-notice")
+        self.link = classed(W.HTML(), "ev-link")
+        self.export_choice = classed(
+            W.ToggleButtons(
+                options=[("SVG", "svg"), ("PNG", "png")],
+                description="Plot download:",
+                style={"description_width": "initial", "button_width": "60px"},
+                tooltips=["vector, for slides and papers", "bitmap at twice the screen size"],
+            ),
+            "ev-export",
+        )
+        self.export_choice.observe(self._export_changed, names="value")
+        self.url = UrlSync(layout=W.Layout(height="0px", width="0px"))
+        self.url.on_msg(self._url_message)
+        header = W.HTML(
+            "<h1>Cell therapy for decompensated cirrhosis: what the studies show</h1>"
+            "<p class='ev-lead'>Combination (MSC+HSC) versus MSC, HSC and BM-MNC alone, "
+            "checked against every study in the dataset. Hover any plot for the numbers and "
+            "where they were read.</p>"
+        )
+        self.sidebar = self.controls.box
+        self.widget = classed(
+            W.VBox(
+                [
+                    W.HTML(style("app.css")),
+                    header,
+                    self.notice,
+                    W.HBox(
+                        [self.link, self.export_choice],
+                        layout=W.Layout(
+                            flex_flow="row wrap",
+                            justify_content="space-between",
+                            align_items="center",
+                        ),
+                    ),
+                    W.HBox(
+                        [self.sidebar, self.tabs if len(self.views) > 1 else self.tabs.children[0]],
+                        layout=W.Layout(width="100%"),
+                    ),
+                    self.url,
+                ],
+                layout=W.Layout(width="100%"),
+            ),
+            "ev-app",
+        )
+        self.render(set(FIELDS))
+
+    # --- the views -----------------------------------------------------------------------------
+
+    def view(self, name: str) -> Any:
+        """The view ``name``, built (and placed in its tab, if the app has it) on first use."""
+        if name not in self.built:
+            view = SPECS[name].build(self.context)
+            view.sync(self.state)
+            self.built[name] = view
+            if name in self.panes:
+                self.panes[name].children = (view.box,)
+        return self.built[name]
+
+    @property
+    def compare(self) -> Any:
+        return self.view("compare")
+
+    @property
+    def robustness(self) -> Any:
+        return self.view("robustness")
+
+    @property
+    def studies(self) -> Any:
+        return self.view("studies")
+
+    @property
+    def appraisal(self) -> Any:
+        return self.view("appraisal")
+
+    @property
+    def _appraisal(self) -> Any:  # built yet? (tests and notebooks ask without building it)
+        return self.built.get("appraisal")
+
+    @classmethod
+    def start(
+        cls,
+        root: Path | str | None = None,
+        state: ViewState = DEFAULT,
+        views: tuple[str, ...] = TABS,
+    ) -> App:
+        """Load the dataset (``root``, ``$EVIDENCE_ROOT`` or found upwards) and build the app
+        with ``views`` (a subset of "studies", "compare", "robustness", "appraisal")."""
+        from evidence.dataset import load
+
+        return cls(load(Path(root) if root is not None else find_root()), state, views)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # --- state ---------------------------------------------------------------------------------
+
+    def apply_url(self, query: str | None = None) -> None:
+        """Apply the page's query string (waiting for it in a preheated Voila kernel).
+
+        Invalid values fall back to the defaults; ``self.notices`` (shown) says which."""
+        if query is None:
+            query = request_query_string()
+        state, notices = parse_query(query, self.study_keys)
+        self.set_state(state, notices)
+        for widget in self.figures():  # the page is drawn from the model state: bring it along
+            sync_model(widget)
+
+    def figures(self) -> list[go.FigureWidget]:
+        """Every plot built so far."""
+        return [f for view in self.built.values() for f in view.figures.values()]
+
+    def change(self, name: str, value: object) -> None:
+        """A control changed: validate the value, then show the new state."""
+        state, notice = update(self.state, name, value, self.study_keys)
+        if notice:
+            self.set_state(self.state, [notice])
+        else:
+            self.set_state(state)
+
+    def set_state(self, state: ViewState, notices: list[str] | None = None) -> None:
+        if state.tab not in self.views:
+            state = state.with_(tab=self.views[0])
+        changed = {f for f in FIELDS if getattr(state, f) != getattr(self.state, f)}
+        self.state = state
+        self.notices = list(notices or [])
+        self.controls.set_state(state)
+        self.tabs.selected_index = self.views.index(state.tab)  # not reported: state first
+        for view in self.built.values():
+            view.sync(state)
+        self.render(changed)
+
+    def _tab_changed(self, change: dict) -> None:
+        index = change["new"]
+        views = self.views
+        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(views):
+            if views[index] != self.state.tab:  # a viewer's click, not set_state
+                self.change("tab", views[index])
+        else:
+            self.change("tab", index)  # rejected with a notice
+
+    def _url_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """A click on a study link (crafted messages too): validated like any other value."""
+        if isinstance(content, dict) and "open_study" in content:
+            self.open_study(content["open_study"])
+
+    def open_study(self, key: object) -> None:
+        """Show ``key``'s record in the Studies view (a notice when it is not a study of it)."""
+        if "studies" not in self.views:
+            self.set_state(self.state, ["The Studies view is not part of this app."])
+            return
+        try:
+            study = coerce("study", key, self.study_keys)
+        except ValueError as exc:
+            self.set_state(self.state, [f"Ignored a study link: {exc}."])
+            return
+        self.set_state(self.state.with_(tab="studies", study=study))
+
+    def _export_changed(self, change: dict) -> None:
+        value = change["new"]
+        if value not in ("svg", "png"):
+            self.export_choice.value = self.export
+            return
+        self.export = self.context.export = value
+        for view in self.built.values():
+            for pane in view.panes.values():
+                pane.set_export(value)
+
+    def render(self, changed: set[str]) -> None:
+        """Bring the visible view up to date with ``self.state`` (hidden views wait)."""
+        state = self.state
+        try:
+            for name in self.views:
+                if name == state.tab or SPECS[name].eager:
+                    self.view(name).show(state)
+            # The analysis controls mean nothing on some views: give the view the room.
+            self.sidebar.layout.display = None if SPECS[state.tab].sidebar else "none"
+        except Exception as exc:  # e.g. a model that cannot be fitted: say so, keep the page
+            self.notices.append(f"This view cannot be computed: {str(exc)[:300]}")
+        if changed & {"tab", "section"}:
+            self.url.resize += 1
+        problem = self.analysis.rob_problem  # a data problem stays on the page
+        self.notice.value = items(self.notices + ([problem] if problem else []))
+        query = to_query(state)
+        self.url.query = query
+        self.link.value = (
+            "<span class='ev-muted'>Link to this view: </span>"
+            f"<a href='?{escape(query)}'>?{escape(query) if query else ' (all defaults)'}</a>"
+        )
+
+
+__all__ = ["ANALYSIS_FIELDS", "App", "find_root"]

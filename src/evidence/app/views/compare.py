@@ -1,0 +1,183 @@
+"""The Compare view: forest plot, plain-language summary, heterogeneity table and the study
+arms that are not in the plot (each with its reason)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+
+import ipywidgets as W
+import pandas as pd
+import plotly.graph_objects as go
+
+from evidence.app.html import escape
+from evidence.app.state import ViewState
+from evidence.app.views import BaseView, Context
+from evidence.app.widgets import FigurePane, classed
+from evidence.appraisal import rob as rob_module
+from evidence.compare import (
+    CONFIDENCE_FILTERS,
+    DESIGN_FILTERS,
+    MEASURE_LABELS,
+    OUTCOME_LABELS,
+    WINDOWS,
+    Pooled,
+    summary,
+    to_display,
+)
+from evidence.figures.forest import forest_plot
+from evidence.figures.style import fmt, fmt_p
+
+MAX_TABLE_ROWS = 300  # rows of an HTML table; the rest is counted, not drawn
+
+
+class CompareView(BaseView):
+    """Forest plot, plain-language summary, heterogeneity table and the excluded rows."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.analysis = context.analysis
+        self.panes = {"forest": FigurePane("forest", "forest-plot")}
+        self.forest_box = classed(self.panes["forest"].box, "ev-forest")
+        self.summary = classed(W.HTML(), "ev-summary")
+        self.heterogeneity = classed(W.HTML(), "ev-heterogeneity")
+        self.excluded = classed(W.HTML(), "ev-excluded")
+        self.box = W.VBox(
+            [
+                W.HBox(
+                    [self.forest_box, self.excluded],
+                    layout=W.Layout(flex_flow="row wrap", width="100%"),
+                ),
+                self.summary,
+                self.heterogeneity,
+            ],
+            layout=W.Layout(width="100%"),
+        )
+        self.pooled: Pooled | None = None
+        self.built_for: Hashable = None
+
+    @property
+    def forest(self) -> go.FigureWidget | None:
+        """The forest plot (None before the view is first shown)."""
+        return self.panes["forest"].widget
+
+    def show(self, state: ViewState) -> None:
+        q = state.question()
+        key = (q, state.estimator, state.test, state.rob)
+        if key == self.built_for:
+            return
+        pooled = self.analysis.pooled(q, state.estimator, state.test, state.rob)
+        self.pooled = pooled
+        label = rob_module.ROB_FILTERS[state.rob][0]
+        left_out = int(pooled.effects.attrs.get("rob_left_out", 0))
+        note = ""
+        if state.rob != "all":
+            note = f"{label} ({left_out} {'arm' if left_out == 1 else 'arms'} left out)"
+        fig = forest_plot(pooled, rob=self.analysis.rob_columns, filter_note=note)
+        self.panes["forest"].draw(fig, self.context.export)
+        rob_lines = self.analysis.cached(  # per question and filter, not per estimator
+            ("rob_lines", q, state.rob), lambda: rob_module.filter_lines(pooled.effects)
+        )
+        self.summary.value = self._summary(pooled, label, rob_lines)
+        self.heterogeneity.value = self._heterogeneity(pooled)
+        self.excluded.value = self._excluded(pooled.effects)
+        self.built_for = key
+
+    @staticmethod
+    def _summary(pooled: Pooled, rob_label: str = "", rob_lines: list[str] | None = None) -> str:
+        q = pooled.question
+        lines = summary(pooled)
+        lines[-1:-1] = rob_lines or []  # what the risk-of-bias filter did, before the caveat
+        sentences = "".join(f"<li>{escape(s)}</li>" for s in lines)
+        test = "Knapp-Hartung (t) intervals" if pooled.test == "knha" else "z (Wald) intervals"
+        method = (
+            f"Computed with the {escape(pooled.method)} estimator of \u03c4\u00b2 and {test}; "
+            f"95% prediction intervals where a group has at least 3 study arms. Effect: "
+            f"{escape(MEASURE_LABELS[q.measure])}, {escape(WINDOWS[q.window][0])}, "
+            f"{escape(DESIGN_FILTERS[q.design][0])}, {escape(CONFIDENCE_FILTERS[q.confidence][0])}"
+            + (f", risk of bias: {escape(rob_label)}" if rob_label else "")
+            + (
+                f", pre-post correlation r = {q.ri:g} where changes come from levels"
+                if q.effect == "change" and not q.binary
+                else ""
+            )
+            + "."
+        )
+        return (
+            f"<h3>What this shows: {escape(OUTCOME_LABELS[q.outcome])}</h3>"
+            f"<ul>{sentences}</ul><p class='ev-method'>{method}</p>"
+        )
+
+    @staticmethod
+    def _heterogeneity(pooled: Pooled) -> str:
+        measure = pooled.question.measure
+        rows = []
+        results = [(g, r) for g, r in pooled.groups.items()]
+        if pooled.overall is not None and sum(r is not None for _, r in results) >= 2:
+            results.append(("All groups (across studies)", pooled.overall))
+        for group, r in results:
+            if r is None:
+                rows.append(
+                    f"<tr><td>{escape(group)}</td><td class='ev-num'>0</td>"
+                    "<td colspan='5' class='ev-muted'>no usable numbers</td></tr>"
+                )
+                continue
+            est, lb, ub = (float(to_display(measure, v)) for v in (r.estimate, r.ci_lb, r.ci_ub))
+            pi = "needs k \u2265 3"
+            if r.k >= 3 and math.isfinite(r.pi_lb):
+                plo, phi = (float(to_display(measure, v)) for v in (r.pi_lb, r.pi_ub))
+                pi = f"{fmt(plo)} to {fmt(phi)}"
+            het = "\u2014"
+            if r.k > 1:
+                het = f"{fmt(r.q)} (df {fmt(r.q_df, 0)}, {fmt_p(r.q_pval)})"
+            rows.append(
+                f"<tr><td>{escape(group)}</td><td class='ev-num'>{r.k}</td>"
+                f"<td class='ev-num'>{fmt(est)} [{fmt(lb)}, {fmt(ub)}]</td>"
+                f"<td class='ev-num'>{pi}</td>"
+                f"<td class='ev-num'>{fmt(r.tau2, 3) if r.k > 1 else chr(0x2014)}</td>"
+                f"<td class='ev-num'>{fmt(r.i2, 0) + '%' if r.k > 1 else chr(0x2014)}</td>"
+                f"<td class='ev-num'>{het}</td></tr>"
+            )
+        sub = pooled.subgroups
+        test = "Test for subgroup differences: needs two groups with numbers."
+        if sub is not None and math.isfinite(sub.q_between):
+            test = (
+                f"Test for subgroup differences (across studies, not randomised): Q = "
+                f"{fmt(sub.q_between)}, df = {fmt(sub.q_between_df, 0)}, "
+                f"{fmt_p(sub.q_between_pval)}."
+            )
+        return (
+            "<h3>Heterogeneity</h3><table class='ev-table'><thead><tr><th>group</th><th>k</th>"
+            "<th>estimate [95% CI]</th><th>95% prediction interval</th><th>\u03c4\u00b2</th>"
+            "<th>I\u00b2</th><th>Q (df, p)</th></tr></thead><tbody>"
+            + "".join(rows)
+            + f"</tbody></table><p>{escape(test)}</p>"
+        )
+
+    @staticmethod
+    def _excluded(frame: pd.DataFrame) -> str:
+        out = frame[~frame["included"]]
+        head = (
+            f"<h3>Not in the plot ({len(out)} of {len(frame)} study arms)</h3>"
+            "<p class='ev-muted'>Every arm of the chosen groups is listed; the reason says why "
+            "it has no effect here.</p>"
+        )
+        if out.empty:
+            return head + "<p>None: every arm has usable numbers.</p>"
+        rows = "".join(
+            f"<tr><td>{escape(r.label)}</td><td>{escape(r.group)}</td><td>{escape(r.arm)}</td>"
+            f"<td>{escape(r.design)}</td><td>{escape(r.reason)}</td></tr>"
+            for r in out.head(MAX_TABLE_ROWS).itertuples()
+        )
+        more = len(out) - MAX_TABLE_ROWS
+        tail = f"<p class='ev-muted'>and {more} more arms not shown.</p>" if more > 0 else ""
+        return (
+            head + "<div class='ev-scroll'><table class='ev-table'><thead><tr><th>study</th>"
+            "<th>group</th><th>arm</th><th>design</th><th>reason</th></tr></thead><tbody>"
+            + rows
+            + "</tbody></table></div>"
+            + tail
+        )
+
+
+__all__ = ["CompareView"]

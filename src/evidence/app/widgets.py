@@ -1,0 +1,217 @@
+"""The dashboard's widgets: plots updated in place, and the page's address.
+
+This is the only module that touches plotly's ``FigureWidget`` internals (its model state
+``_widget_data``/``_widget_layout``, its ``_config`` and its JavaScript module ``_esm``); they
+are checked against the pinned plotly version by ``tests/test_app_widgets.py``. Everything
+else shows a plot through a :class:`FigurePane`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from copy import deepcopy
+from typing import Any
+
+import anywidget
+import ipywidgets as W
+import numpy as np
+import plotly.graph_objects as go
+import traitlets
+
+from evidence.app.html import asset
+from evidence.figures.style import export_config
+
+BUNDLE_ENV = "EVIDENCE_PLOTLY_BUNDLE"
+_figure_classes: dict[str, type[go.FigureWidget]] = {}
+
+
+def classed(widget: W.Widget, *names: str) -> W.Widget:
+    """``widget`` with the CSS classes ``names`` (stable hooks for tests and styling)."""
+    for name in names:
+        widget.add_class(name)
+    return widget
+
+
+class UrlSync(anywidget.AnyWidget):
+    """Writes the view state into the page's address (history.replaceState), so the address
+    bar always holds a link to the current view, and asks plots to re-measure their container
+    after a tab change. Invisible; touches the address only on a Voila page. Also reports a
+    click on a study link of the app (``{"open_study": citekey}``; validated by the App)."""
+
+    _esm = asset("url_sync.js")
+    query = traitlets.Unicode("").tag(sync=True)
+    resize = traitlets.Int(0).tag(sync=True)
+
+
+def figure_class() -> type[go.FigureWidget]:
+    """plotly's FigureWidget; under ``evidence serve`` one whose JavaScript is a URL.
+
+    A stock FigureWidget carries plotly's 5 MB widget bundle in its state: every plot sends it
+    over the websocket and the browser compiles it again. The server started by
+    :func:`evidence.serve.serve` serves that same file (of the installed plotly) as a static
+    file and names it in ``$EVIDENCE_PLOTLY_BUNDLE``; the widget's module is then a two-line
+    loader that imports it, so the page compiles it once and the browser caches it.
+    """
+    path = os.environ.get(BUNDLE_ENV, "")
+    if not re.fullmatch(r"[A-Za-z0-9_./-]{1,200}\.js", path) or ".." in path:
+        return go.FigureWidget
+    if path not in _figure_classes:
+        loader = asset("bundle_loader.js").replace("__BUNDLE_PATH__", json.dumps(path))
+        _figure_classes[path] = type("ServedFigureWidget", (go.FigureWidget,), {"_esm": loader})
+    return _figure_classes[path]
+
+
+def figure_widget(fig: go.Figure, filename: str, fmt_: str = "svg") -> go.FigureWidget:
+    """A new plot showing ``fig``; its modebar downloads ``filename`` as ``fmt_``."""
+    widget = figure_class()(fig)
+    widget._config = export_config(filename, fmt_)
+    widget._ev_last = _snapshot(fig)  # refresh() then sends only what changes
+    return widget
+
+
+#: Layout and trace keys whose values are sent whole, never merged key by key.
+_ATOMIC = frozenset({"meta", "annotations", "shapes", "template", "customdata"})
+
+
+def _leaves(props: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple, Any]:
+    """``{"marker": {"size": [..]}}`` -> ``{("marker", "size"): [..]}``."""
+    out: dict[tuple, Any] = {}
+    for key, value in props.items():
+        if isinstance(value, dict) and value and key not in _ATOMIC:
+            out.update(_leaves(value, (*prefix, key)))
+        else:
+            out[(*prefix, key)] = value
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        try:
+            return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+        except (TypeError, ValueError):
+            return False
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _changes(old: dict[tuple, Any], new: dict[tuple, Any]) -> dict[tuple, Any]:
+    """Leaves to set: new or changed values, and None for leaves that disappeared."""
+    out = {
+        path: value for path, value in new.items() if path not in old or not _same(old[path], value)
+    }
+    for path in old.keys() - new.keys():
+        if not any(path[: len(p)] == p for p in new if len(p) < len(path)):
+            out[path] = None
+    return out
+
+
+def _trace_leaves(trace: Any) -> dict[tuple, Any]:
+    props = trace.to_plotly_json()
+    props.pop("type", None)  # read-only; fixed per position
+    props.pop("uid", None)
+    return _leaves(props)
+
+
+def _snapshot(fig: go.Figure) -> dict[str, Any]:
+    """What a widget showing ``fig`` was given, as leaves (compared on the next refresh)."""
+    layout = fig.layout.to_plotly_json()
+    layout.pop("template", None)  # set once at creation; resending it costs ~20 kB a change
+    return {"traces": [_trace_leaves(t) for t in fig.data], "layout": _leaves(layout)}
+
+
+def sync_model(widget: go.FigureWidget) -> None:
+    """Copy the figure into the widget's model state, for browser views created from now on.
+
+    plotly sends updates to the views that exist (``refresh``) and writes the model state only
+    when the widget is displayed; a page that connects later (a preheated kernel applying the
+    link before its page is shown, a re-attached plot) would otherwise draw the first figure.
+    """
+    widget._widget_layout = deepcopy(widget._layout_obj._props)
+    widget._widget_data = deepcopy(widget._data)
+
+
+def refresh(widget: go.FigureWidget, fig: go.Figure) -> None:
+    """Make ``widget`` show ``fig`` by updating it in place (one batched plotly.update).
+
+    Only the values that differ from what the widget was last given are sent (an estimator
+    change at 2,000 studies resizes the squares but does not resend their positions), so the
+    message and plotly's validation stay small. The figure functions keep a fixed trace
+    structure; if it ever differs, the traces are replaced (still without a new widget).
+    """
+    new = fig.data
+    last: dict[str, Any] | None = getattr(widget, "_ev_last", None)
+    if len(widget.data) != len(new) or any(
+        a.type != b.type for a, b in zip(widget.data, new, strict=True)
+    ):
+        widget.data = ()
+        widget.add_traces(list(new))
+        last = None
+    snapshot = _snapshot(fig)
+    traces, layout_leaves = snapshot["traces"], snapshot["layout"]
+    with widget.batch_update():
+        for i, (old, leaves) in enumerate(zip(widget.data, traces, strict=True)):
+            before = last["traces"][i] if last is not None else _trace_leaves(old)
+            for path, value in _changes(before, leaves).items():
+                old[path] = value
+        before = last["layout"] if last is not None else {}
+        for path, value in _changes(before, layout_leaves).items():
+            widget.layout[path] = value
+    widget._ev_last = snapshot
+
+
+def panels(fig: go.Figure) -> tuple[str, ...]:
+    """The subplot axes of a figure (its panel structure)."""
+    return tuple(sorted(k for k in fig.layout.to_plotly_json() if re.match(r"[xy]axis\d*$", k)))
+
+
+class FigurePane:
+    """A box that shows one plot: created on the first :meth:`draw`, then updated in place
+    (or replaced in the same place when the panel structure changes, which plotly cannot
+    update in place)."""
+
+    def __init__(self, name: str, filename: str) -> None:
+        self.name = name
+        self.filename = filename
+        self.box = classed(W.VBox(layout=W.Layout(width="100%")), f"ev-{name}")
+        self.widget: go.FigureWidget | None = None
+
+    def draw(self, fig: go.Figure, export: str = "svg") -> None:
+        old = self.widget
+        if old is not None and panels(old) == panels(fig):
+            refresh(old, fig)
+            return
+        self.widget = figure_widget(fig, self.filename, export)
+        self.box.children = (self.widget,)
+        if old is not None:
+            old.close()
+
+    def sync_model(self) -> None:
+        if self.widget is not None:
+            sync_model(self.widget)
+
+    def set_export(self, fmt_: str) -> None:
+        """Make the modebar download ``fmt_``; the plot is re-attached (a browser view reads
+        its config when it is created)."""
+        if self.widget is None:
+            return
+        self.widget._config = export_config(self.filename, fmt_)
+        sync_model(self.widget)  # the new view below is drawn from the model state
+        self.box.children = ()
+        self.box.children = (self.widget,)
+
+
+__all__ = [
+    "BUNDLE_ENV",
+    "FigurePane",
+    "UrlSync",
+    "classed",
+    "figure_class",
+    "figure_widget",
+    "panels",
+    "refresh",
+    "sync_model",
+]
