@@ -20,10 +20,7 @@ PACKAGE = "evidence"
 
 #: Cycles that another change is removing right now; each entry names the change. Empty is the
 #: goal: an entry here is a debt, not a permission.
-TEMPORARY_CYCLES: dict[frozenset[str], str] = {
-    # removed by the `app` helper's split of src/evidence/app/ into view modules (issue 11)
-    frozenset({"evidence.app.views", "evidence.app.appraisal_view"}): "app views split",
-}
+TEMPORARY_CYCLES: dict[frozenset[str], str] = {}
 
 _ARROW = re.compile(r"^\s*->\s*(evidence(?:\.\w+)*)\b")
 _BESIDE = re.compile(r"^\s+(evidence\.\w+(?:\.\w+)*)\b")
