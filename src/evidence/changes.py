@@ -18,10 +18,11 @@ import pandas as pd
 from evidence.compare import OUTCOME_LABELS, Question, effects, pool, to_display
 from evidence.dataset import BIB_FILE, Dataset, load
 from evidence.schema import ARMS_TABLE, EXTERNAL_TABLE, OUTCOMES_TABLE
+from evidence.vocab import DEFAULT_GROUPS, MAIN_OUTCOMES
 
 DATA_FILES = (BIB_FILE, ARMS_TABLE.path, OUTCOMES_TABLE.path, EXTERNAL_TABLE.path)
-TRACKED_OUTCOMES = ("meld", "child_pugh", "albumin", "bilirubin", "inr", "deaths", "sae")
-TRACKED_GROUPS = ("MSC+HSC", "MSC", "HSC", "BM-MNC")
+TRACKED_OUTCOMES = MAIN_OUTCOMES
+TRACKED_GROUPS = DEFAULT_GROUPS
 STUDY_FIELDS = (
     "title",
     "year",

@@ -318,6 +318,7 @@ def _report(args: argparse.Namespace) -> int:
 def _add_report(sub: argparse._SubParsersAction) -> None:
     from evidence.compare import CONFIDENCE_FILTERS, DESIGN_FILTERS, OUTCOME_LABELS, TESTS, WINDOWS
     from evidence.meta.estimators import METHODS
+    from evidence.vocab import DEFAULT_CONFIDENCE
 
     p = sub.add_parser(
         "report",
@@ -338,7 +339,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         "--outcome",
         action="append",
         choices=sorted(OUTCOME_LABELS),
-        help="an outcome to report (repeat; default: the seven main outcomes)",
+        help="an outcome to report (repeat; default: the main outcomes)",
     )
     p.add_argument("--effect", choices=("change", "control", "both"), default="both")
     p.add_argument("--estimator", choices=METHODS, default="REML")
@@ -347,8 +348,8 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--confidence",
         choices=sorted(CONFIDENCE_FILTERS),
-        default="secondary",
-        help="weakest confidence included (default: secondary)",
+        default=DEFAULT_CONFIDENCE,
+        help=f"weakest confidence included (default: {DEFAULT_CONFIDENCE})",
     )
     p.add_argument("--window", choices=sorted(WINDOWS), default="latest")
     p.add_argument("--corr", type=float, default=0.5, help="pre-post correlation (default 0.5)")

@@ -33,40 +33,22 @@ from evidence.dataset import Dataset
 from evidence.effects import conv_fivenum, escalc
 from evidence.meta import RMAResult, SubgroupResult, rma, subgroups
 from evidence.meta.estimators import METHODS
-from evidence.schema import BINARY_OUTCOMES, CELL_GROUPS, CONFIDENCES, CONTROLLED_DESIGNS
+from evidence.schema import BINARY_OUTCOMES, CONFIDENCES, CONTROLLED_DESIGNS
 from evidence.units import canonical_unit
+from evidence.vocab import (
+    ARM_GROUPS,
+    DEFAULT_CONFIDENCE,
+    DEFAULT_GROUPS,
+    DEFAULT_OUTCOME,
+    OUTCOME_RECORDS,
+)
 
 EffectType = Literal["change", "control"]
 
-#: Outcomes the comparison offers, with a label and the direction that is better for patients.
-OUTCOME_LABELS = {
-    "meld": "MELD score",
-    "child_pugh": "Child-Pugh score",
-    "albumin": "Albumin",
-    "bilirubin": "Bilirubin",
-    "inr": "INR",
-    "creatinine": "Creatinine",
-    "meld_na": "MELD-Na score",
-    "deaths": "Mortality",
-    "sae": "Serious adverse events",
-    "ascites": "Ascites events",
-    "he": "Hepatic encephalopathy events",
-    "meld_response": "MELD responders",
-}
-LOWER_IS_BETTER = frozenset(
-    {
-        "meld",
-        "meld_na",
-        "child_pugh",
-        "bilirubin",
-        "inr",
-        "creatinine",
-        "deaths",
-        "sae",
-        "ascites",
-        "he",
-    }
-)
+#: Outcomes the comparison offers, with a label and the direction that is better for patients
+#: (both from the Outcome records of evidence.vocab).
+OUTCOME_LABELS = {o.code: o.label for o in OUTCOME_RECORDS}
+LOWER_IS_BETTER = frozenset(o.code for o in OUTCOME_RECORDS if o.lower_is_better)
 
 #: Time windows in months after the infusion: (label, lower bound exclusive, upper inclusive).
 WINDOWS: dict[str, tuple[str, float, float]] = {
@@ -92,20 +74,20 @@ POPULATION_FILTERS = {
 }
 BINARY_MEASURES = ("OR", "RR", "RD")
 TESTS = ("z", "knha")
-COMPARED_GROUPS = (*CELL_GROUPS, "G-CSF", "control")
+COMPARED_GROUPS = ARM_GROUPS
 
 
 @dataclass(frozen=True)
 class Question:
     """What a reviewer asks. Every field is checked against its allowed values."""
 
-    outcome: str = "meld"
+    outcome: str = DEFAULT_OUTCOME
     effect: EffectType = "change"
     window: str = "latest"
     design: str = "all"
-    confidence: str = "secondary"
+    confidence: str = DEFAULT_CONFIDENCE
     population: str = "all"
-    groups: tuple[str, ...] = ("MSC+HSC", "MSC", "HSC", "BM-MNC")
+    groups: tuple[str, ...] = DEFAULT_GROUPS
     ri: float = 0.5
     binary_measure: str = "OR"
 

@@ -31,10 +31,11 @@ from evidence.compare import (
 )
 from evidence.dataset import Dataset
 from evidence.schema import split_list
+from evidence.vocab import DEFAULT_CONFIDENCE, DEFAULT_GROUPS, MAIN_OUTCOMES
 
 Progress = Callable[[str], None]
 
-REPORT_OUTCOMES = ("meld", "child_pugh", "albumin", "bilirubin", "inr", "deaths", "sae")
+REPORT_OUTCOMES = MAIN_OUTCOMES
 EFFECT_TITLES = {"change": "change from baseline within arms", "control": "cells versus control"}
 
 
@@ -47,10 +48,10 @@ class Settings:
     method: str = "REML"
     test: str = "z"
     design: str = "all"
-    confidence: str = "secondary"
+    confidence: str = DEFAULT_CONFIDENCE
     window: str = "latest"
     ri: float = 0.5
-    groups: tuple[str, ...] = ("MSC+HSC", "MSC", "HSC", "BM-MNC")
+    groups: tuple[str, ...] = DEFAULT_GROUPS
     style: str = "vancouver"
 
     def question(self, outcome: str, effect: str) -> Question:

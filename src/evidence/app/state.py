@@ -34,6 +34,7 @@ from evidence.compare import (
     Question,
 )
 from evidence.meta import METHODS
+from evidence.vocab import DEFAULT_CONFIDENCE, DEFAULT_GROUPS, DEFAULT_OUTCOME
 
 TABS = ("studies", "compare", "robustness", "appraisal")
 #: Sections of the Appraisal tab.
@@ -77,15 +78,15 @@ class ViewState:
     """What the dashboard shows. Field names are the URL parameter names."""
 
     tab: str = "compare"
-    outcome: str = "meld"
+    outcome: str = DEFAULT_OUTCOME
     effect: str = "change"
     window: str = "latest"
     estimator: str = "REML"
     test: str = "z"
     design: str = "all"
-    confidence: str = "secondary"
+    confidence: str = DEFAULT_CONFIDENCE
     population: str = "all"
-    groups: tuple[str, ...] = ("MSC+HSC", "MSC", "HSC", "BM-MNC")
+    groups: tuple[str, ...] = DEFAULT_GROUPS
     corr: float = 0.5
     measure: str = "OR"
     rob: str = "all"

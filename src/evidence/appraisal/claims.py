@@ -24,6 +24,7 @@ from evidence.appraisal.schema import CLAIMS_TABLE, GRADE_GROUPS, GRADE_OUTCOMES
 from evidence.dataset import BIB_FILE, Dataset, Table
 from evidence.registry import Registry
 from evidence.schema import CONTROLLED_DESIGNS, DatasetError, Problem
+from evidence.vocab import DEFAULT_CONFIDENCE
 
 #: Colour (Okabe-Ito, colour-blind safe) and a symbol per verdict, so no view relies on hue alone.
 VERDICT_STYLE: dict[str, dict[str, str]] = {
@@ -249,7 +250,7 @@ def central_claim(
     outcomes: Iterable[str] = GRADE_OUTCOMES,
     method: str = "REML",
     test: str = "knha",
-    confidence: str = "secondary",
+    confidence: str = DEFAULT_CONFIDENCE,
 ) -> CentralClaim:
     """Studies and patients per group, direct comparisons, and every estimable subgroup test."""
     from evidence.compare import Question, effects, pool

@@ -26,6 +26,7 @@ import pandas as pd
 
 from evidence.appraisal.schema import GRADE_GROUPS, GRADE_OUTCOMES
 from evidence.dataset import Dataset
+from evidence.vocab import DEFAULT_CONFIDENCE
 
 REASONS = (
     "animal study",
@@ -62,7 +63,7 @@ def counts(
     *,
     outcomes: Iterable[str] = GRADE_OUTCOMES,
     groups: Iterable[str] = GRADE_GROUPS,
-    confidence: str = "secondary",
+    confidence: str = DEFAULT_CONFIDENCE,
     population: str = "all",
     window: str = "latest",
 ) -> FlowCounts:

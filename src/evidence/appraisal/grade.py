@@ -42,6 +42,7 @@ from evidence.appraisal.schema import (
 )
 from evidence.dataset import Dataset, Table
 from evidence.schema import DatasetError, Problem
+from evidence.vocab import DEFAULT_CONFIDENCE, OUTCOME_RECORDS
 
 if TYPE_CHECKING:
     from evidence.compare import Question
@@ -470,7 +471,7 @@ def draft(
     groups: Iterable[str] = GRADE_GROUPS,
     effects: Iterable[str] = GRADE_EFFECTS,
     window: str = "latest",
-    confidence: str = "secondary",
+    confidence: str = DEFAULT_CONFIDENCE,
     method: str = "REML",
     test: str = "knha",
 ) -> pd.DataFrame:
@@ -702,15 +703,7 @@ def effect_text(measure: str, shown: list[float], unit: str) -> str:
 
 
 _QUALIFIER = {"high": "", "moderate": "probably ", "low": "may "}
-_OUTCOME_WORDS = {
-    "meld": "the MELD score",
-    "child_pugh": "the Child-Pugh score",
-    "albumin": "serum albumin",
-    "bilirubin": "serum bilirubin",
-    "inr": "the INR",
-    "deaths": "mortality",
-    "sae": "serious adverse events",
-}
+_OUTCOME_WORDS = {o.code: o.words for o in OUTCOME_RECORDS if o.main}
 
 
 def statement(row: Mapping[str, object]) -> str:

@@ -40,20 +40,12 @@ from evidence.appraisal.schema import (
 from evidence.dataset import BIB_FILE, Dataset, Table
 from evidence.registry import Registry
 from evidence.schema import DatasetError, Problem, split_list
+from evidence.vocab import ROB_SYMBOLS
 
 #: Judgements that count as "high risk" when a sensitivity analysis leaves studies out.
 HIGH_RISK = ("high", "serious", "critical")
 #: robvis' symbols, so a judgement never rests on colour alone.
-SYMBOLS = {
-    "low": "+",
-    "some concerns": "-",
-    "moderate": "-",
-    "high": "X",
-    "serious": "X",
-    "critical": "!",
-    NO_INFORMATION: "?",
-    NOT_APPLICABLE: "NA",
-}
+SYMBOLS = ROB_SYMBOLS
 NOT_ASSESSED = "not assessed"
 #: Risk-of-bias filters of a sensitivity analysis (the value is the dashboard's URL value):
 #: a label and the overall judgements whose studies are left out. Studies that no tool applies

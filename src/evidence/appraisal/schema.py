@@ -9,9 +9,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from evidence import vocab
 from evidence.dataset import BIB_FILE, Table, read_table
 from evidence.registry import Registry, UnreadableFile
 from evidence.schema import FieldSpec, Problem, TableSpec
+from evidence.vocab import DEFAULT_GROUPS, MAIN_OUTCOMES
+
+# Risk-of-bias tools and judgements are evidence.vocab's (aliases keep the names importable here).
+ROB2 = vocab.ROB2
+ROBINS_I = vocab.ROBINS_I
+NO_TOOL = vocab.NO_TOOL
+TOOLS = vocab.TOOLS
+NO_INFORMATION = vocab.NO_INFORMATION
+NOT_APPLICABLE = vocab.NOT_APPLICABLE
+JUDGEMENTS = vocab.JUDGEMENTS
+ALL_JUDGEMENTS = vocab.ALL_JUDGEMENTS
+TOOL_FOR_DESIGN = vocab.TOOL_FOR_DESIGN
 
 # --- claims audit -------------------------------------------------------------------------------
 
@@ -30,12 +43,7 @@ BASES = (
 )
 SEED_REFS = ("1", "2", "3", "4", "5", "6")
 
-# --- risk of bias -------------------------------------------------------------------------------
-
-ROB2 = "RoB 2"
-ROBINS_I = "ROBINS-I"
-NO_TOOL = "none"
-TOOLS = (ROB2, ROBINS_I, NO_TOOL)
+# --- risk of bias (tools, judgements: evidence.vocab) ---------------------------------------------
 
 #: Domains of each tool, with the tools' own names.
 DOMAINS: dict[str, dict[str, str]] = {
@@ -61,37 +69,11 @@ DOMAINS: dict[str, dict[str, str]] = {
 }
 ALL_DOMAINS = ("D1", "D2", "D3", "D4", "D5", "D6", "D7", "overall")
 
-NO_INFORMATION = "no information"
-NOT_APPLICABLE = "not applicable"
-#: Judgements each tool allows, least to most severe ("no information" apart, see rob.py).
-JUDGEMENTS: dict[str, tuple[str, ...]] = {
-    ROB2: ("low", "some concerns", "high", NO_INFORMATION),
-    ROBINS_I: ("low", "moderate", "serious", "critical", NO_INFORMATION),
-    NO_TOOL: (NOT_APPLICABLE,),
-}
-ALL_JUDGEMENTS = (
-    "low",
-    "some concerns",
-    "moderate",
-    "high",
-    "serious",
-    "critical",
-    NO_INFORMATION,
-    NOT_APPLICABLE,
-)
-#: The tool a study's design calls for (designs from evidence.schema.DESIGNS).
-TOOL_FOR_DESIGN = {
-    "RCT": ROB2,
-    "non-randomised controlled": ROBINS_I,
-    "single-arm": NO_TOOL,
-    "case series": NO_TOOL,
-    "animal": NO_TOOL,
-}
 
 # --- GRADE --------------------------------------------------------------------------------------
 
-GRADE_OUTCOMES = ("meld", "child_pugh", "albumin", "bilirubin", "inr", "deaths", "sae")
-GRADE_GROUPS = ("MSC+HSC", "MSC", "HSC", "BM-MNC")
+GRADE_OUTCOMES = MAIN_OUTCOMES
+GRADE_GROUPS = DEFAULT_GROUPS
 GRADE_EFFECTS = ("control", "change")
 #: Steps an author may override, and the ratings each takes (GRADEpro's words).
 DOWN_RATINGS = ("not serious", "serious", "very serious")

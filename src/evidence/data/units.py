@@ -1,9 +1,8 @@
 """Unit normalisation: numbers are stored as reported and converted here to one unit per outcome.
 
-Conversion factors are exact definitions or molar masses:
-- albumin: 1 g/dL = 10 g/L;
-- bilirubin: 1 mg/dL = 17.104 umol/L (molar mass 584.66 g/mol);
-- creatinine: 1 mg/dL = 88.42 umol/L (molar mass 113.12 g/mol).
+Conversion factors are exact definitions or molar masses, kept with each outcome's record in
+:mod:`evidence.vocab` (albumin: 1 g/dL = 10 g/L; bilirubin: 1 mg/dL = 17.104 umol/L; creatinine:
+1 mg/dL = 88.42 umol/L).
 """
 
 from __future__ import annotations
@@ -12,15 +11,12 @@ import numpy as np
 import pandas as pd
 
 from evidence.data.vocabulary import UNITS
+from evidence.vocab import OUTCOME_RECORDS
 
-# Multiply a value in `unit` by the factor to get the canonical unit of its outcome.
+# Multiply a value in `unit` by the factor to get the canonical unit of its outcome (the
+# factors are the Outcome records' in evidence.vocab).
 TO_CANONICAL: dict[tuple[str, str], float] = {
-    ("albumin", "g/L"): 1.0,
-    ("albumin", "g/dL"): 10.0,
-    ("bilirubin", "mg/dL"): 1.0,
-    ("bilirubin", "umol/L"): 1 / 17.104,
-    ("creatinine", "mg/dL"): 1.0,
-    ("creatinine", "umol/L"): 1 / 88.42,
+    (o.code, unit): f for o in OUTCOME_RECORDS if len(o.units) > 1 for unit, f in o.units
 }
 
 # Statistics that scale with the unit (a p value, a count or a total does not).

@@ -1,49 +1,29 @@
-"""The dataset's vocabularies: kinds, designs, groups, outcomes, units, plausible ranges."""
+"""The dataset's vocabularies: kinds, designs, groups, outcomes, units, plausible ranges.
+
+The domain's words come from :mod:`evidence.vocab`; this module adds the data format's own
+(quantities, statistics, comparisons) and the per-outcome tables the rules check.
+"""
 
 from __future__ import annotations
 
-KINDS = ("study", "meta-analysis")
-DESIGNS = ("RCT", "non-randomised controlled", "single-arm", "case series", "animal")
-CONTROLLED_DESIGNS = ("RCT", "non-randomised controlled")
-SPECIES = ("human", "rat", "mouse")
-POPULATIONS = (
-    "decompensated cirrhosis",
-    "compensated cirrhosis",
-    "cirrhosis (stage mixed or not stated)",
-    "end-stage liver disease",
-    "liver failure",
-    "ACLF",
-    "animal model",
-)
-CELL_GROUPS = ("MSC+HSC", "MSC", "HSC", "BM-MNC", "BM")
-ARM_GROUPS = (*CELL_GROUPS, "G-CSF", "control")
-CELL_ORIGINS = ("autologous", "allogeneic")
-CELL_TISSUES = ("bone marrow", "peripheral blood", "umbilical cord", "adipose")
-ROUTES = (
-    "hepatic artery",
-    "portal vein",
-    "peripheral vein",
-    "intrasplenic",
-    "intrahepatic",
-    "subcutaneous",
-)
-CONFIDENCES = ("verified", "secondary", "seed-only")
-N_BASES = ("randomised", "enrolled", "treated", "analysed", "completed", "planned")
-OUTCOMES = (
-    "meld",
-    "meld_na",
-    "child_pugh",
-    "albumin",
-    "bilirubin",
-    "inr",
-    "creatinine",
-    "deaths",
-    "sae",
-    "ascites",
-    "he",
-    "meld_response",
-)
-BINARY_OUTCOMES = ("deaths", "sae", "ascites", "he", "meld_response")
+from evidence import vocab
+from evidence.vocab import OUTCOME_RECORDS
+
+# The domain's words, written once in evidence.vocab (aliases keep the names importable here).
+KINDS = vocab.KINDS
+DESIGNS = vocab.DESIGNS
+CONTROLLED_DESIGNS = vocab.CONTROLLED_DESIGNS
+SPECIES = vocab.SPECIES
+POPULATIONS = vocab.POPULATIONS
+CELL_GROUPS = vocab.CELL_GROUPS
+ARM_GROUPS = vocab.ARM_GROUPS
+CELL_ORIGINS = vocab.CELL_ORIGINS
+CELL_TISSUES = vocab.CELL_TISSUES
+ROUTES = vocab.ROUTES
+CONFIDENCES = vocab.CONFIDENCES
+N_BASES = vocab.N_BASES
+OUTCOMES = vocab.OUTCOMES
+BINARY_OUTCOMES = vocab.COUNTED_OUTCOMES
 QUANTITIES = ("level", "change")
 STATISTICS = ("mean", "sd", "se", "median", "q1", "q3", "min", "max", "events", "total", "p")
 COMPARISONS = ("before-after", "versus control")
@@ -51,26 +31,11 @@ EXTERNAL_GROUPS = (*CELL_GROUPS, "any")
 MEASURES = ("MD",)
 
 # Units as reported, canonical first (the loader converts to the canonical unit).
-UNITS: dict[str, tuple[str, ...]] = {
-    "meld": ("points",),
-    "meld_na": ("points",),
-    "child_pugh": ("points",),
-    "albumin": ("g/L", "g/dL"),
-    "bilirubin": ("mg/dL", "umol/L"),
-    "creatinine": ("mg/dL", "umol/L"),
-    "inr": ("ratio",),
-    **{o: ("patients",) for o in BINARY_OUTCOMES},
-}
+UNITS: dict[str, tuple[str, ...]] = {o.code: tuple(u for u, _ in o.units) for o in OUTCOME_RECORDS}
 
 # Plausible ranges of a level (mean, median, quartiles, extremes) in the canonical unit.
 PLAUSIBLE: dict[str, tuple[float, float]] = {
-    "meld": (6, 40),
-    "meld_na": (6, 40),
-    "child_pugh": (5, 15),
-    "albumin": (10, 60),
-    "bilirubin": (0.1, 50),
-    "inr": (0.8, 10),
-    "creatinine": (0.1, 15),
+    o.code: o.plausible for o in OUTCOME_RECORDS if o.plausible is not None
 }
 LOCATION_STATISTICS = ("mean", "median", "q1", "q3", "min", "max")
 SPREAD_STATISTICS = ("sd", "se")

@@ -6,6 +6,8 @@ the figures survive a greyscale projector and the common colour-vision deficienc
 
 from __future__ import annotations
 
+from evidence import vocab
+
 #: The eight Okabe-Ito colours.
 OKABE_ITO = {
     "black": "#000000",
@@ -92,13 +94,4 @@ ROB_TEXT_COLOURS = {
     "serious": "#000000",
     "critical": "#FFFFFF",
 }
-ROB_SYMBOLS = {
-    "low": "+",
-    "some concerns": "\u2212",
-    "moderate": "\u2212",
-    "high": "X",
-    "serious": "X",
-    "critical": "!",
-    "no information": "?",
-    "not applicable": "NA",
-}
+ROB_SYMBOLS = vocab.ROB_SYMBOLS
