@@ -376,7 +376,20 @@ def _outcome_template(
 def _append_rows(path: Path, table: schema.TableSpec, rows: list[list[str]]) -> str:
     """The file's text with ``rows`` appended (CSV-quoted); existing bytes are kept."""
     text = read_text(path)
-    header = next(csv.reader(io.StringIO(text)))
+    header = next(csv.reader(io.StringIO(text.removeprefix("\ufeff"))), None)
+    if header is None:
+        raise AddRefused(
+            [
+                Problem(
+                    table.path,
+                    1,
+                    None,
+                    None,
+                    "file is empty",
+                    "a header row: " + ",".join(table.columns),
+                )
+            ]
+        )
     if [h.strip() for h in header] != list(table.columns):
         raise AddRefused(
             [Problem(table.path, 1, None, None, "unexpected header", ",".join(table.columns))]

@@ -39,10 +39,11 @@ def _unwritable(path: Path, directory: bool = False) -> str | None:
 
 def _validate(args: argparse.Namespace) -> int:
     from evidence import appraisal
+    from evidence.data.problems import file_order
     from evidence.dataset import validate
 
     # The dataset first (an unreadable file stops here with exit 2), then the appraisal files.
-    problems = validate(args.root) + appraisal.validate(args.root)
+    problems = sorted(validate(args.root) + appraisal.validate(args.root), key=file_order)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     if args.format == "json":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evidence.schema import Problem
+from evidence.data.problems import Problem, file_order
 
 __all__ = ["validate"]
 
@@ -33,4 +33,4 @@ def validate(root: Path | str = ".") -> list[Problem]:
         return [Problem(BIB_FILE, exc.line, None, None, f"cannot read: {exc.reason}", None)]
     found = claims.problems(root, registry) + rob.problems(root, registry) + grade.problems(root)
     unique = set(found)
-    return sorted(unique, key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
+    return sorted(unique, key=file_order)

@@ -40,7 +40,10 @@ from evidence.appraisal.schema import (
     NOT_APPLICABLE,
     UP_RATINGS,
 )
+from evidence.data.fields import ARMS_TABLE, OUTCOMES_TABLE
+from evidence.data.tables import read_table
 from evidence.dataset import Dataset, Table
+from evidence.registry import UnreadableFile
 from evidence.schema import DatasetError, Problem
 from evidence.vocab import DEFAULT_CONFIDENCE, OUTCOME_RECORDS
 
@@ -402,7 +405,45 @@ def check(table: Table) -> list[Problem]:
 def problems(root: Path) -> list[Problem]:
     """Every problem in ``data/grade.csv`` (none when the file does not exist)."""
     table, found = aschema.read(root, GRADE_TABLE, key_column=None)
-    return found + check(table)
+    return found + check(table) + _unknown_comparisons(table, root)
+
+
+def _unknown_comparisons(table: Table, root: Path) -> list[Problem]:
+    """An override for a comparison the data does not have (a typo, say) would apply to nothing.
+
+    A comparison exists when some arm of the group has rows of the outcome in data/outcomes.csv
+    and, for effect 'control', a control arm of the same study has them too.
+    """
+    if not table.rows:
+        return []
+    try:
+        arms, _ = read_table(root, ARMS_TABLE)
+        outcomes, _ = read_table(root, OUTCOMES_TABLE)
+    except UnreadableFile:
+        return []  # reported by the dataset's own validation
+    group_of = {(r["citekey"], r["arm"]): r["group"] for r in arms.rows}
+    reported = {
+        (r["outcome"], r["citekey"], group_of.get((r["citekey"], r["arm"]))) for r in outcomes.rows
+    }
+    exists = {(o, g, "change") for o, _k, g in reported}
+    exists |= {(o, g, "control") for o, k, g in reported if (o, k, "control") in reported}
+    found = []
+    for row in table.rows:
+        outcome, group, effect = row["outcome"], row["group"], row["effect"]
+        if outcome and group and effect and (outcome, group, effect) not in exists:
+            what = "versus control" if effect == "control" else "change from baseline"
+            found.append(
+                Problem(
+                    table.display,
+                    row.line,
+                    None,
+                    "group",
+                    f"no {outcome} numbers for {group} {what} in data/outcomes.csv: "
+                    "the override applies to nothing",
+                    "an outcome, group and effect the data has",
+                )
+            )
+    return found
 
 
 OverrideKey = tuple[str, str, str]

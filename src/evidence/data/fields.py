@@ -10,7 +10,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from evidence.data.grammar import TIMEPOINT, parse_number, split_list
+from evidence.data.grammar import (
+    MAX_COUNT,
+    MAX_MONTHS,
+    MAX_NUMBER,
+    TIMEPOINT,
+    WHOLE,
+    parse_number,
+    split_list,
+    timepoint_months,
+)
 from evidence.data.vocabulary import (
     ARM_GROUPS,
     CELL_GROUPS,
@@ -55,23 +64,33 @@ class FieldSpec:
                 yield "is missing", self.expectation()
             return
         if self.kind in ("int", "number", "year"):
-            number = parse_number(value)
-            if number is None:
-                yield f"{value!r} is not a number", self.expectation()
-            elif self.kind in ("int", "year") and not float(number).is_integer():
-                yield f"{value!r} is not a whole number", self.expectation()
-            elif self.kind == "year" and not 1900 <= number <= 2100:
-                yield f"{value!r} is not a plausible year", self.expectation()
-            elif self.positive and number <= 0:
-                yield f"{value!r} is not positive", self.expectation()
+            yield from self._check_number(value)
         elif self.kind == "vocab" and value not in self.vocabulary:
             yield f"unknown value {value!r}", self.expectation()
         elif self.kind == "vocab_list":
             for item in split_list(value):
                 if item not in self.vocabulary:
                     yield f"unknown value {item!r}", self.expectation()
-        elif self.kind == "timepoint" and not TIMEPOINT.match(value):
-            yield f"{value!r} is not a timepoint", self.expectation()
+        elif self.kind == "timepoint":
+            if not TIMEPOINT.match(value):
+                yield f"{value!r} is not a timepoint", self.expectation()
+            elif timepoint_months(value) > MAX_MONTHS:
+                yield f"{value!r} is longer than any follow-up", "at most 100 yr"
+
+    def _check_number(self, value: str) -> Iterator[tuple[str, str]]:
+        number = parse_number(value)
+        if number is None:
+            yield f"{value!r} is not a number", self.expectation()
+        elif self.kind in ("int", "year") and not WHOLE.match(value):
+            yield f"{value!r} is not a whole number", self.expectation()
+        elif self.kind == "year" and not 1900 <= number <= 2100:
+            yield f"{value!r} is not a plausible year", self.expectation()
+        elif self.positive and number <= 0:
+            yield f"{value!r} is not positive", self.expectation()
+        elif self.kind == "int" and number > MAX_COUNT:
+            yield f"{value!r} is more than any study has", f"at most {MAX_COUNT}"
+        elif abs(number) > MAX_NUMBER:
+            yield f"{value!r} is out of range", f"between -{MAX_NUMBER} and {MAX_NUMBER}"
 
     def expectation(self) -> str:
         if self.kind == "vocab":

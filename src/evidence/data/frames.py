@@ -13,7 +13,7 @@ import pandas as pd
 from evidence.data import units
 from evidence.data.fields import ARMS_TABLE, BIB_FILE, EXTERNAL_TABLE, OUTCOMES_TABLE
 from evidence.data.grammar import parse_number, timepoint_months
-from evidence.data.problems import DatasetError, Problem
+from evidence.data.problems import DatasetError, Problem, file_order
 from evidence.data.rules import bib_problems, cross_file_problems
 from evidence.data.tables import Table, read_table, row_problems
 from evidence.registry import BibEntry, Registry, read_registry
@@ -59,7 +59,7 @@ def _read(root: Path) -> _Raw:
         tables[s.path] for s in (ARMS_TABLE, OUTCOMES_TABLE, EXTERNAL_TABLE)
     )
     problems += cross_file_problems(registry, arms, outcomes, external)
-    unique = sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
+    unique = sorted(set(problems), key=file_order)
     return _Raw(registry, arms, outcomes, external, tuple(unique))
 
 

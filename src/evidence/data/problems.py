@@ -52,6 +52,19 @@ class DatasetError(Exception):
         super().__init__(f"{len(errors)} error(s) in the dataset:\n{lines}{more}")
 
 
+def file_order(p: Problem) -> tuple[str, int, str, str, str, str, str]:
+    """Sort key: by file and line, then every other field, so that the order never varies."""
+    return (
+        p.file,
+        p.line or 0,
+        p.field or "",
+        p.message,
+        p.citekey or "",
+        p.expected or "",
+        p.severity,
+    )
+
+
 def _problem_order(p: Problem) -> tuple[int, str, int, str]:
     return (0 if p.severity == "error" else 1, p.file, p.line or 0, p.field or "")
 

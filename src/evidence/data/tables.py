@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from evidence.data.fields import FieldSpec, TableSpec
+from evidence.data.grammar import CONTROL, control_character
 from evidence.data.problems import Problem, Reporter
 from evidence.registry import read_text
 
@@ -39,11 +41,14 @@ class Table:
 
 
 def read_table(root: Path, spec: TableSpec) -> tuple[Table, list[Problem]]:
-    """Read ``spec``'s CSV under ``root``; problems of its header and shape, not of its values."""
+    """Read ``spec``'s CSV under ``root``: problems of its header, shape and characters (the
+    values themselves are checked by :func:`row_problems` and the rules)."""
     path = root / spec.path
     if not path.exists() and spec.optional:
         return Table(spec, spec.path, (), tuple(spec.columns), present=False), []
     text = read_text(path)
+    if text.startswith("\ufeff"):
+        text = text[1:]  # the byte-order mark Excel's "CSV UTF-8" writes
     report = Reporter(spec.path)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -71,6 +76,11 @@ def read_table(root: Path, spec: TableSpec) -> tuple[Table, list[Problem]]:
                 )
                 continue
             rows.append(Row(line, cells))
+            report.extend(
+                control_problems(
+                    spec.path, lambda _n, at=line: at, cells.get("citekey") or None, cells
+                )
+            )
     except csv.Error as exc:
         report.error(
             reader.line_num,
@@ -130,3 +140,25 @@ def row_problems(table: Table) -> list[Problem]:
             skip=missing_columns,
         )
     return problems
+
+
+def control_problems(
+    file: str,
+    line_of: Callable[[str], int | None],
+    citekey: str | None,
+    values: dict[str, str],
+    pattern: re.Pattern[str] = CONTROL,
+) -> list[Problem]:
+    """A control character (pasted from a PDF, say) in any value: exports and reports choke."""
+    report = Reporter(file)
+    for name, text in values.items():
+        code = control_character(text, pattern)
+        if code:
+            report.error(
+                line_of(name),
+                citekey,
+                name,
+                f"control character {code} in the text",
+                "printable text",
+            )
+    return report.problems

@@ -12,9 +12,9 @@ from evidence.data.fields import (
     BIB_STANDARD,
     BIB_STUDY,
 )
-from evidence.data.grammar import split_list
+from evidence.data.grammar import BIB_CONTROL, DIGITS, split_list
 from evidence.data.problems import Problem, Reporter
-from evidence.data.tables import check_fields
+from evidence.data.tables import check_fields, control_problems
 from evidence.registry import BibEntry, Registry
 
 ENTRY_TYPES = (
@@ -43,6 +43,9 @@ def bib_problems(registry: Registry) -> list[Problem]:
         elif kind == "meta-analysis":
             specs |= BIB_META_ANALYSIS
         report.extend(check_fields(specs, entry.fields, BIB_FILE, entry.line_of, entry.key))
+        report.extend(
+            control_problems(BIB_FILE, entry.line_of, entry.key, entry.fields, BIB_CONTROL)
+        )
         if entry.entry_type not in ENTRY_TYPES:
             report.warning(
                 entry.line,
@@ -167,7 +170,7 @@ class _Identifiers:
         pmid = entry.get("pmid")
         if not pmid:
             return
-        if not pmid.isdigit():
+        if not DIGITS.match(pmid):
             report.error(
                 entry.line_of("pmid"),
                 entry.key,

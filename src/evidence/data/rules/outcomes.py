@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from evidence.data import units
-from evidence.data.grammar import parse_number
+from evidence.data.grammar import TIMEPOINT, parse_number, timepoint_months
 from evidence.data.problems import Problem, Reporter
 from evidence.data.rules.links import report_orphan, study_entry
 from evidence.data.tables import Row, Table
@@ -17,7 +17,7 @@ from evidence.data.vocabulary import (
     SPREAD_STATISTICS,
     UNITS,
 )
-from evidence.registry import Registry
+from evidence.registry import BibEntry, Registry
 
 # (citekey, arm, outcome, quantity, timepoint): the numbers that describe one arm at one time.
 Cell = tuple[str, str, str, str, str]
@@ -26,15 +26,19 @@ Cell = tuple[str, str, str, str, str]
 def outcome_problems(outcomes: Table, arms: Table, registry: Registry) -> list[Problem]:
     report = Reporter(outcomes.display)
     arm_rows = {(r["citekey"], r["arm"]): r for r in arms.rows}
+    # An arms.csv without its key columns is reported there; one error, not one per row here.
+    arms_readable = {"citekey", "arm"} <= set(arms.columns)
     seen: dict[tuple[str, ...], int] = {}
     cells: dict[Cell, dict[str, tuple[float, Row]]] = defaultdict(dict)
+    limits: dict[Cell, tuple[float, str] | None] = {}
     for row in outcomes.rows:
         key, arm = row["citekey"], row["arm"]
-        if key and study_entry(registry, key) is None:
+        entry = study_entry(registry, key)
+        if key and entry is None:
             report_orphan(report, row, registry)
             continue
         arm_row = arm_rows.get((key, arm))
-        if key and arm and arm_row is None:
+        if key and arm and arm_row is None and arms_readable:
             known = sorted(a for (k, a) in arm_rows if k == key)
             report.error(
                 row.line,
@@ -58,13 +62,43 @@ def outcome_problems(outcomes: Table, arms: Table, registry: Registry) -> list[P
                 "one row per number",
             )
         seen[ident] = row.line
+        limit = _patient_limit(arm_row, entry)
         if value is not None:
             _value_problems(report, row, value)
             cells[ident[:5]][statistic] = (value, row)
-        _n_and_source(report, row, arm_row)
+            limits[ident[:5]] = limit
+        _n_and_source(report, row, limit)
+        if entry is not None:
+            _within_follow_up(report, row, entry)
     for cell, stats in cells.items():
-        _consistency_problems(report, cell, stats, arm_rows)
+        _consistency_problems(report, cell, stats, limits[cell])
     return report.problems
+
+
+def _patient_limit(arm_row: Row | None, entry: BibEntry | None) -> tuple[float, str] | None:
+    """The most patients a row can count, and whose number that is: the arm's n, else n_total."""
+    arm_n = parse_number(arm_row["n"]) if arm_row else None
+    if arm_n is not None:
+        return arm_n, "the arm's n"
+    n_total = parse_number(entry.get("n_total")) if entry else None
+    return None if n_total is None else (n_total, "the study's n_total")
+
+
+def _within_follow_up(report: Reporter, row: Row, entry: BibEntry) -> None:
+    """A number cannot be measured after the study's follow-up ended."""
+    follow_up, timepoint = entry.get("follow_up"), row["timepoint"]
+    if not (TIMEPOINT.match(follow_up) and TIMEPOINT.match(timepoint)):
+        return  # malformed values are reported by their field's spec
+    ends, at = timepoint_months(follow_up), timepoint_months(timepoint)
+    # 2% leeway: '26 wk' is the same follow-up as '6 mo'.
+    if at > ends * 1.02:
+        report.error(
+            row.line,
+            row["citekey"],
+            "timepoint",
+            f"timepoint {timepoint} is after the study's follow-up of {follow_up}",
+            f"a timepoint up to {follow_up} (or correct follow_up in references.bib)",
+        )
 
 
 def _unit_and_statistic(report: Reporter, row: Row) -> float | None:
@@ -101,18 +135,18 @@ def _unit_and_statistic(report: Reporter, row: Row) -> float | None:
     return value
 
 
-def _n_and_source(report: Reporter, row: Row, arm_row: Row | None) -> None:
-    """The row's own n fits in its arm; secondary and seed-only numbers say so."""
+def _n_and_source(report: Reporter, row: Row, limit: tuple[float, str] | None) -> None:
+    """The row's own n fits in its arm (or study); secondary and seed-only numbers say so."""
     key = row["citekey"]
     n = parse_number(row["n"])
-    arm_n = parse_number(arm_row["n"]) if arm_row else None
-    if n is not None and arm_n is not None and n > arm_n:
+    if n is not None and limit is not None and n > limit[0]:
+        most, whose = limit
         report.error(
             row.line,
             key,
             "n",
-            f"n {int(n)} is above the arm's n of {int(arm_n)}",
-            f"at most {int(arm_n)}",
+            f"n {int(n)} is above {whose} of {int(most)}",
+            f"at most {int(most)}",
         )
     if row["confidence"] == "secondary" and not row["locator"].startswith("secondary:"):
         report.warning(
@@ -140,26 +174,46 @@ def _value_problems(report: Reporter, row: Row, value: float) -> None:
             f"{statistic} {value:g} is not a count",
             "a whole number >= 0",
         )
-    if (
-        row["quantity"] == "level"
-        and statistic in LOCATION_STATISTICS
-        and outcome in PLAUSIBLE
-        and row["unit"] in UNITS.get(outcome, ())
-    ):
-        low, high = PLAUSIBLE[outcome]
-        canonical = value * units.factor(outcome, row["unit"])
+    if outcome in PLAUSIBLE and row["unit"] in UNITS.get(outcome, ()):
+        _plausible(report, row, value)
+
+
+def _plausible(report: Reporter, row: Row, value: float) -> None:
+    """Levels within the outcome's plausible range; changes and spreads within its width."""
+    outcome, statistic, quantity = row["outcome"], row["statistic"], row["quantity"]
+    low, high = PLAUSIBLE[outcome]
+    width = high - low
+    canonical = value * units.factor(outcome, row["unit"])
+    unit = units.canonical_unit(outcome)
+    shown = f"{value:g} {row['unit']}" + (
+        f" (= {canonical:.3g} {unit})" if row["unit"] != unit else ""
+    )
+    if statistic in LOCATION_STATISTICS and quantity == "level":
         if not low <= canonical <= high:
-            unit = units.canonical_unit(outcome)
-            shown = f"{value:g} {row['unit']}" + (
-                f" (= {canonical:.3g} {unit})" if row["unit"] != unit else ""
-            )
             report.error(
                 row.line,
-                key,
+                row["citekey"],
                 "value",
                 f"{outcome} {statistic} {shown} is implausible",
                 f"{low:g}-{high:g} {unit}",
             )
+    elif statistic in LOCATION_STATISTICS and quantity == "change":
+        if not -width <= canonical <= width:
+            report.error(
+                row.line,
+                row["citekey"],
+                "value",
+                f"{outcome} change {statistic} {shown} is implausible",
+                f"a change between -{width:g} and {width:g} {unit}",
+            )
+    elif statistic in SPREAD_STATISTICS and canonical > width:
+        report.error(
+            row.line,
+            row["citekey"],
+            "value",
+            f"{outcome} {statistic} {shown} is implausible",
+            f"at most {width:g} {unit} (the width of the plausible range)",
+        )
 
 
 # Statistics of one cell that must not exceed another: (low, high).
@@ -178,7 +232,7 @@ def _consistency_problems(
     report: Reporter,
     cell: Cell,
     stats: dict[str, tuple[float, Row]],
-    arm_rows: dict[tuple[str, str], Row],
+    limit: tuple[float, str] | None,
 ) -> None:
     key, arm, outcome, _quantity, timepoint = cell
     for low, high in _ORDERED:
@@ -191,15 +245,16 @@ def _consistency_problems(
                 f"({outcome} at {timepoint}, arm {arm!r})",
                 f"{low} <= {high}",
             )
-    arm_row = arm_rows.get((key, arm))
-    arm_n = parse_number(arm_row["n"]) if arm_row else None
-    if "total" in stats and arm_n is not None and stats["total"][0] > arm_n:
+    # The count of patients is bounded by the arm (or the study); events by the total if given.
+    counted = "total" if "total" in stats else "events"
+    if counted in stats and limit is not None and stats[counted][0] > limit[0]:
+        most, whose = limit
         report.error(
-            stats["total"][1].line,
+            stats[counted][1].line,
             key,
             "value",
-            f"total {stats['total'][0]:g} is above the arm's n of {arm_n:g}",
-            f"at most {arm_n:g}",
+            f"{counted} {stats[counted][0]:g} is above {whose} of {most:g}",
+            f"at most {most:g}",
         )
     for spread in ("sd", "se"):
         if spread in stats and "mean" not in stats:
@@ -210,7 +265,7 @@ def _consistency_problems(
                 f"{spread} without a mean ({outcome} at {timepoint})",
                 "a mean row beside it",
             )
-    if "events" in stats and "total" not in stats and arm_n is None:
+    if "events" in stats and "total" not in stats and (limit is None or limit[1] != "the arm's n"):
         report.warning(
             stats["events"][1].line,
             key,

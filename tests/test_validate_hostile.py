@@ -1,0 +1,199 @@
+"""Hostile input that the one-edit variants of broken.toml cannot express (issue 13): byte-order
+marks, empty files, several edits at once, appraisal files, and the order of messages."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import evidence
+from evidence.cli import main
+from evidence.data.grammar import TIMEPOINT, parse_number, timepoint_months
+from evidence.dataset import validate
+
+from .conftest import FIXTURES
+
+BOM = b"\xef\xbb\xbf"
+SNIPPET = (
+    "@article{zeta2019_trial,\n  author = {Zeta, Zoe},\n  title = {A pilot trial},\n"
+    "  journal = {Reports},\n  year = {2019},\n  doi = {10.1000/zeta.2019},\n}\n"
+)
+ADD_OPTIONS = (
+    *("--design", "RCT", "--species", "human", "--population", "decompensated cirrhosis"),
+    *("--cell-groups", "MSC", "--confidence", "verified", "--source", "abstract"),
+    *("--arm", "MSC=MSC:15"),
+)
+
+
+@pytest.fixture
+def appraisal_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "appraised"
+    shutil.copytree(FIXTURES / "appraisal" / "valid", target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def errors(root: Path) -> list[str]:
+    return [
+        str(p) for p in validate(root) + evidence.appraisal.validate(root) if p.severity == "error"
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["arms.csv", "outcomes.csv", "external.csv", "claims.csv", "rob.csv", "grade.csv"],
+)
+def test_a_byte_order_mark_is_accepted_in_every_csv(appraisal_copy, name, capsys):
+    path = appraisal_copy / "data" / name
+    path.write_bytes(BOM + path.read_bytes())
+    assert main(["validate", "--root", str(appraisal_copy), "-q"]) == 0, capsys.readouterr().out
+    data = evidence.load(appraisal_copy)
+    assert "citekey" in data.arms.columns and len(data.arms) > 0
+
+
+def test_an_empty_arms_file_is_one_clear_error(valid_copy, capsys):
+    (valid_copy / "data" / "arms.csv").write_text("", encoding="utf-8")
+    assert main(["validate", "--root", str(valid_copy)]) == 1
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+    # One error that says what is wrong, not one per outcome row about missing arms.
+    assert [line for line in out.splitlines() if ": error:" in line] == [
+        "data/arms.csv:1: error: file is empty; expected a header row: "
+        "citekey,arm,group,n,n_basis,locator,confidence,note"
+    ]
+
+
+def test_add_refuses_an_empty_arms_file_without_a_traceback(valid_copy, capsys):
+    (valid_copy / "data" / "arms.csv").write_text("", encoding="utf-8")
+    snippet = valid_copy / "new.bib"
+    snippet.write_text(SNIPPET, encoding="utf-8")
+    before = {p: p.read_bytes() for p in valid_copy.rglob("*") if p.is_file()}
+    code = main(["add", str(snippet), "--root", str(valid_copy), *ADD_OPTIONS])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "data/arms.csv:1: error: file is empty" in captured.out
+    assert {p: p.read_bytes() for p in valid_copy.rglob("*") if p.is_file()} == before
+
+
+def test_add_appends_to_a_csv_that_starts_with_a_byte_order_mark(valid_copy, capsys):
+    arms = valid_copy / "data" / "arms.csv"
+    arms.write_bytes(BOM + arms.read_bytes())
+    snippet = valid_copy / "new.bib"
+    snippet.write_text(SNIPPET, encoding="utf-8")
+    code = main(["add", str(snippet), "--root", str(valid_copy), *ADD_OPTIONS])
+    assert code == 0, capsys.readouterr()
+    data = arms.read_bytes()
+    assert data.startswith(BOM) and data.count(BOM) == 1
+    assert data.endswith(b"zeta2019_trial,MSC,MSC,15,,,,\n")
+
+
+def test_an_outcome_n_is_bounded_by_n_total_when_the_arm_has_no_n(valid_copy):
+    edit(valid_copy / "data/arms.csv", "BM-MNC,BM-MNC,10,treated,Table 1", "BM-MNC,BM-MNC,,,")
+    edit(valid_copy / "data/outcomes.csv", "4 mo,mean,3.73,g/dL,,", "4 mo,mean,3.73,g/dL,11,")
+    assert errors(valid_copy) == [
+        "data/outcomes.csv:17: error: gamma2012_series [n] n 11 is above the study's n_total "
+        "of 10; expected at most 10"
+    ]
+
+
+def test_a_total_is_bounded_by_n_total_when_the_arm_has_no_n(valid_copy):
+    edit(
+        valid_copy / "data/arms.csv",
+        "alpha2010_trial,MSC,MSC,20,randomised",
+        "alpha2010_trial,MSC,MSC,,",
+    )
+    edit(
+        valid_copy / "data/outcomes.csv",
+        "MSC,deaths,level,6 mo,total,20,",
+        "MSC,deaths,level,6 mo,total,41,",
+    )
+    assert errors(valid_copy) == [
+        "data/outcomes.csv:12: error: alpha2010_trial [value] total 41 is above the study's "
+        "n_total of 40; expected at most 40"
+    ]
+
+
+def test_a_control_character_in_an_appraisal_file_is_refused(appraisal_copy):
+    edit(appraisal_copy / "data/grade.csv", "sicker than", "sicker\x0cthan")
+    assert errors(appraisal_copy) == [
+        "data/grade.csv:2: error: [reason] control character U+000C in the text; "
+        "expected printable text"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "what"),
+    [
+        ("meld,HSC,control", "meld numbers for HSC versus control"),
+        ("albumin,MSC,control", "albumin numbers for MSC versus control"),
+    ],
+)
+def test_a_grade_override_for_a_comparison_the_data_lacks_is_refused(appraisal_copy, row, what):
+    edit(appraisal_copy / "data/grade.csv", "meld,MSC,control,", row + ",")
+    assert errors(appraisal_copy) == [
+        f"data/grade.csv:2: error: [group] no {what} in data/outcomes.csv: the override applies "
+        "to nothing; expected an outcome, group and effect the data has"
+    ]
+
+
+def test_a_grade_override_for_a_change_the_data_has_is_accepted(appraisal_copy):
+    edit(appraisal_copy / "data/grade.csv", "meld,MSC,control,", "albumin,MSC,change,")
+    assert errors(appraisal_copy) == []
+
+
+def test_messages_come_in_the_same_order_on_every_run(appraisal_copy):
+    # Two controlled studies without a risk-of-bias record: same file, line, field and message,
+    # told apart only by citekey (their order used to follow Python's string hashing).
+    edit(
+        appraisal_copy / "references.bib", "design = {non-randomised controlled}", "design = {RCT}"
+    )
+    rob = appraisal_copy / "data" / "rob.csv"
+    rob.write_text(rob.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    code = "import sys; from evidence.cli import main; main(['validate', '--root', sys.argv[1]])"
+    outputs = set()
+    for seed in range(6):
+        env = os.environ | {"PYTHONHASHSEED": str(seed)}
+        run = subprocess.run(
+            [sys.executable, "-c", code, str(appraisal_copy)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        outputs.add(run.stdout)
+    assert len(outputs) == 1
+    (out,) = outputs
+    lines = [line for line in out.splitlines() if "RCT study has no risk-of-bias record" in line]
+    assert [line.split()[2] for line in lines] == ["alpha2010_trial", "beta2014_cohort"]
+
+
+@pytest.mark.parametrize(
+    "text", ["6 mo\n", "\uff16 mo", "6\u00a0mo", "1_2 mo", "6 mo ", "6 MO", "6.mo", "6. mo"]
+)
+def test_the_timepoint_grammar_is_strict(text):
+    assert TIMEPOINT.match(text) is None
+    with pytest.raises(ValueError):
+        timepoint_months(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["1_7.9", "1e3", "8e0", "inf", "nan", "\uff11", "0x10", "1.", "--1", "1,5", "½"]
+)
+def test_the_number_grammar_is_strict(text):
+    assert parse_number(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("17.9", 17.9), ("-0.5", -0.5), ("+2", 2.0), (".5", 0.5)]
+)
+def test_the_number_grammar_reads_plain_decimals(text, value):
+    assert parse_number(f" {text} ") == value
