@@ -2,10 +2,15 @@
 
 Studies are turned into CSL-JSON items; the bundled style ``styles/vancouver.csl`` is the
 NLM/Vancouver citation-sequence style of the CSL project (CC BY-SA 3.0).
+
+citeproc-py's HTML formatter does not escape the data it formats (a title ``<img onerror=...>``
+would come out as markup), so the data's ``& < >`` travel through it as private-use stand-ins
+and the output is rebuilt: citeproc's own formatting tags kept, every other character escaped.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -13,7 +18,42 @@ from importlib import resources
 
 import pandas as pd
 
+from evidence.escaping import html_text
+
 STYLES = {"vancouver": "vancouver.csl"}
+
+
+# Data characters that would be markup, shielded as private-use characters while citeproc runs.
+_SHIELD = {"&": "\ue000", "<": "\ue001", ">": "\ue002"}
+_UNSHIELD_HTML = {v: html_text(k) for k, v in _SHIELD.items()}
+_UNSHIELD_TEXT = {v: k for k, v in _SHIELD.items()}
+_PRIVATE = re.compile("[\ue000-\ue002]")
+# Exactly the tags citeproc.formatter.html emits (Italic, Bold, Light, Underline, Superscript,
+# Subscript, SmallCaps); nothing else in its output is markup.
+_CITEPROC_TAG = re.compile(
+    r'(</?(?:i|b|l|u|sup|sub)>|<span style="font-variant:small-caps;">|</span>)'
+)
+
+
+def _shield(text: str) -> str:
+    text = _PRIVATE.sub("\ufffd", text)  # the data's own private-use characters cannot pose
+    return "".join(_SHIELD.get(ch, ch) for ch in text)
+
+
+def _unshield(text: str, table: dict[str, str]) -> str:
+    return "".join(table.get(ch, ch) for ch in text)
+
+
+def safe_html(formatted: str) -> str:
+    """citeproc's HTML for one reference with only its own tags left as markup."""
+    parts = _CITEPROC_TAG.split(formatted)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:  # a tag citeproc emitted (data cannot contain '<': it is shielded)
+            out.append(part)
+        else:  # text: citeproc may have escaped its own terms ('&'); escape all of it once
+            out.append(_unshield(html_text(html.unescape(part)), _UNSHIELD_HTML))
+    return "".join(out)
 
 
 def csl_names(author: str) -> list[dict[str, str]]:
@@ -88,13 +128,25 @@ def bibliography(
 
     keys = list(dict.fromkeys(keys))
     by_key = studies.set_index("citekey", drop=False)
-    source = CiteProcJSON([csl_item(by_key.loc[k]) for k in keys])
+    source = CiteProcJSON([_shielded(csl_item(by_key.loc[k])) for k in keys])
     fmt = {"html": formatter.html, "text": formatter.plain}[output]
     bib = CitationStylesBibliography(_style(style), source, fmt)
     for key in keys:
         bib.register(Citation([CitationItem(key)]))
+    finish = safe_html if output == "html" else (lambda t: _unshield(t, _UNSHIELD_TEXT))
     # citeproc-py prefixes the citation number; we number the list ourselves.
     return [
-        (key, re.sub(r"^\d+\.\s*", "", str(entry)))
+        (key, finish(re.sub(r"^\d+\.\s*", "", str(entry))))
         for key, entry in zip(bib.keys, bib.bibliography(), strict=True)
     ]
+
+
+def _shielded(item: object) -> object:
+    """Every string in a CSL item (names included) with its markup characters shielded."""
+    if isinstance(item, str):
+        return _shield(item)
+    if isinstance(item, dict):
+        return {k: v if k == "id" else _shielded(v) for k, v in item.items()}
+    if isinstance(item, list):
+        return [_shielded(v) for v in item]
+    return item

@@ -246,10 +246,10 @@ def _diff(args: argparse.Namespace) -> int:
     else:
         print(changes.markdown(log), end="")
     if args.html:
-        from evidence.figures.changes import shift_plot
+        from evidence.figures.changes import change_page
         from evidence.registry import write_atomic
 
-        html = shift_plot(log.pooled).to_html(include_plotlyjs=True, full_html=True)
+        html = change_page(log.studies, log.numbers, log.pooled, log.revision)
         write_atomic(args.html, html)
         print(
             f"evidence diff: forest plot of before and after written to {args.html}",

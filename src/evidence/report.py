@@ -8,7 +8,6 @@ analysis table, which :func:`write_tables` saves as CSV files and one XLSX workb
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -30,6 +29,7 @@ from evidence.compare import (
     summary,
 )
 from evidence.dataset import Dataset
+from evidence.escaping import html_text, with_csp
 from evidence.schema import split_list
 from evidence.vocab import DEFAULT_CONFIDENCE, DEFAULT_GROUPS, MAIN_OUTCOMES
 
@@ -122,8 +122,7 @@ class _Page:
         self.parts.append(_table(frame, cls))
 
 
-def _e(text: object) -> str:
-    return html.escape("" if text is None else str(text))
+_e = html_text  # every data value goes through the one escaping helper
 
 
 def _cell(value: object) -> str:
@@ -175,6 +174,7 @@ def build(
     _external_section(page, data, tables, cited)
     step("references")
     page.heading(2, "References", "references")
+    # citeproc's HTML, sanitised: its own <i>/<b>... tags, every data character escaped
     refs = bibliography(data.studies, cited, style=settings.style, output="html")
     page.raw(
         '<ol class="refs">'
@@ -427,6 +427,7 @@ th{background:#f2f2f2}td.nr{color:#6e6e6e;font-style:italic}
 p.summary{background:#f7f9fc;border-left:4px solid #0072B2;padding:.4rem .8rem;margin:.3rem 0}
 p.note{color:#6e6e6e}.figure{margin:1rem 0}details{margin:.5rem 0}
 nav ul{columns:2}ol.refs li{margin:.3rem 0}.meta{color:#444;font-size:.9rem}
+td,li,p{unicode-bidi:plaintext}
 .verdict{display:inline-block;padding:0 .5rem;border-radius:.6rem;border:1px solid #444;
  font-weight:bold;white-space:nowrap}summary{cursor:pointer}
 """
@@ -447,7 +448,7 @@ def _document(page: _Page, data: Dataset, settings: Settings) -> str:
         "values a study does not report are shown as \u201cnot reported\u201d.</p>"
         f"<nav><ul>{toc}</ul></nav>"
     )
-    return head + "\n".join(page.parts) + "</body></html>"
+    return with_csp(head + "\n".join(page.parts) + "</body></html>")
 
 
 def write_html(report: Report, path: Path) -> None:

@@ -1,4 +1,6 @@
-"""Before/after forest plot of the pooled estimates that moved between two dataset revisions."""
+"""Before/after forest plot of the pooled estimates that moved between two dataset revisions,
+and the self-contained page ``evidence diff --html`` writes (plot + changed studies and numbers;
+every data value escaped, a content-security-policy meta tag)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
+from evidence.escaping import html_text, with_csp
 from evidence.figures.palette import GREY, group_colour
 from evidence.figures.style import base_layout, esc, fmt
 
@@ -42,7 +45,7 @@ def shift_plot(
                 x=est,
                 y=[i + dy for i in range(len(rows))],
                 mode="markers",
-                name=f"{revision}" if side == "before" else "now",
+                name=esc(revision) if side == "before" else "now",
                 marker={
                     "symbol": symbol,
                     "size": 11,
@@ -96,3 +99,58 @@ def shift_plot(
         ]
     fig.update_layout(layout)
     return fig
+
+
+def _table(frame: pd.DataFrame, columns: list[str]) -> str:
+    if frame.empty:
+        return "<p>None.</p>"
+    head = "".join(f"<th>{html_text(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html_text(getattr(r, c))}</td>" for c in columns) + "</tr>"
+        for r in frame.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_CSS = (
+    "body{font-family:Arial,Helvetica,sans-serif;margin:2rem auto;max-width:1200px;"
+    "padding:0 1rem;color:#111}table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}"
+    "th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top;"
+    "unicode-bidi:plaintext}th{background:#f2f2f2}"
+)
+
+
+def change_page(
+    studies: pd.DataFrame, numbers: pd.DataFrame, pooled: pd.DataFrame, revision: str
+) -> str:
+    """The change log as one HTML page that opens without a server or network: the shift plot,
+    then the studies and numbers that changed (the frames of
+    :class:`evidence.changes.ChangeLog`)."""
+    title = f"Changes since {revision}"
+    figure = shift_plot(pooled, revision).to_html(include_plotlyjs=True, full_html=False)
+    document = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html_text(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{html_text(title)}</h1>{figure}"
+        f"<h2>Studies ({len(studies)})</h2>"
+        + _table(studies, ["citekey", "change", "detail"])
+        + f"<h2>Numbers ({len(numbers)})</h2>"
+        + _table(
+            numbers,
+            [
+                "citekey",
+                "arm",
+                "outcome",
+                "quantity",
+                "timepoint",
+                "statistic",
+                "change",
+                "before",
+                "after",
+                "locator",
+                "confidence",
+            ],
+        )
+        + "</body></html>"
+    )
+    return with_csp(document)
