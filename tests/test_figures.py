@@ -112,9 +112,17 @@ def test_palette_is_okabe_ito_and_covers_groups():
     assert len(set(CONFIDENCE_SYMBOLS.values())) == 3
 
 
+def test_forest_has_no_overall_diamond_by_default(data):
+    # "subtotals only": the groups are different interventions, so nothing pools across them
+    q = Question()
+    fig = forest_plot(pool(effects(data, q), q))
+    assert len(shapes(fig, "diamond")) == 2
+    assert not any("average" in t for t in fig.layout.yaxis.ticktext)
+
+
 def test_forest_on_the_bundled_data(data):
     q = Question()
-    pooled = pool(effects(data, q), q)
+    pooled = pool(effects(data, q), q, overall=True)
     fig = forest_plot(pooled)
     assert tuple(t.name for t in fig.data) == forest_module.TRACES
     studies = trace(fig, "studies")
@@ -206,7 +214,8 @@ def test_forest_scales_from_one_study_to_hundreds(k):
     # is shown: two or more groups with numbers)
     results = [r for r in pooled.groups.values() if r is not None]
     expected = sum(r.k >= 3 for r in results)
-    expected += int(len(results) >= 2 and pooled.overall.k >= 3)
+    shown = len(results) >= 2 and pooled.overall is not None  # pool(overall=True) only
+    expected += int(shown and pooled.overall.k >= 3)
     assert len(shapes(fig, "prediction")) == expected
 
 

@@ -18,7 +18,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from evidence.meta import cumul, leave1out, ranktest, regtest, rma, subgroups, trimfill
+from evidence.meta import (
+    cumul,
+    difference_test,
+    leave1out,
+    ranktest,
+    regtest,
+    rma,
+    subgroups,
+    trimfill,
+)
 
 REF = Path(__file__).parent / "reference"
 CLOSED_FORM = ("FE", "DL", "HS", "HE", "SJ")
@@ -171,6 +180,27 @@ def test_subgroups_match_metafor(case: dict[str, Any]) -> None:
     if case["tau2"] == "common":
         cmp.check("q_between_df2", res.q_between_df2, exp["q_between_df2"], 0.0, 0.0)
         cmp.check("tau2_common", res.tau2_common, exp["tau2_common"], rtol, float(np.mean(vi)))
+    cmp.done()
+
+
+# -- the Knapp-Hartung test for subgroup differences (metafor's moderator F test) ----------
+
+MOD = load("moderator")
+
+
+@pytest.mark.parametrize("case", MOD["cases"], ids=[c["id"] for c in MOD["cases"]])
+def test_difference_test_matches_metafor_moderator_test(case: dict[str, Any]) -> None:
+    data = MOD["datasets"][case["data"]]
+    yi, vi = np.asarray(data["yi"], float), np.asarray(data["vi"], float)
+    res = difference_test(yi, vi, data["groups"], method=case["method"], test=case["test"])
+    exp = case["expected"]
+    cmp = Comparisons(case["id"])
+    rtol = 1e-9 if case["method"] in CLOSED_FORM else 1e-6
+    cmp.check("q_between", res.q_between, exp["q_between"], rtol, 1.0)
+    cmp.check("q_between_df", res.q_between_df, exp["q_between_df"], 0.0, 0.0)
+    cmp.check("q_between_df2", res.q_between_df2, exp["q_between_df2"], 0.0, 0.0)
+    cmp.check("q_between_pval", res.q_between_pval, exp["q_between_pval"], rtol, 1e-6)
+    cmp.check("tau2_common", res.tau2_common, exp["tau2_common"], rtol, float(np.mean(vi)))
     cmp.done()
 
 

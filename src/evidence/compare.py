@@ -31,12 +31,13 @@ import pandas as pd
 
 from evidence.dataset import Dataset
 from evidence.effects import conv_fivenum, escalc
-from evidence.meta import RMAResult, SubgroupResult, rma, subgroups
+from evidence.meta import RMAResult, SubgroupResult, difference_test, rma, subgroups
 from evidence.meta.estimators import METHODS
 from evidence.schema import BINARY_OUTCOMES, CONFIDENCES, CONTROLLED_DESIGNS
 from evidence.units import canonical_unit
 from evidence.vocab import (
     ARM_GROUPS,
+    CELL_GROUPS,
     DEFAULT_CONFIDENCE,
     DEFAULT_GROUPS,
     DEFAULT_OUTCOME,
@@ -73,8 +74,17 @@ POPULATION_FILTERS = {
     "decompensated": ("decompensated cirrhosis only", ("decompensated cirrhosis",)),
 }
 BINARY_MEASURES = ("OR", "RR", "RD")
+#: Tests the dashboard's control offers; ``pool`` also takes metafor's ``adhoc`` (Knapp-Hartung
+#: with its scale factor truncated at 1, never narrower than z).
 TESTS = ("z", "knha")
+POOL_TESTS = (*TESTS, "adhoc")
 COMPARED_GROUPS = ARM_GROUPS
+#: Arms that received cells: the only arms an across-group ("overall") average may pool.
+CELL_THERAPY_GROUPS = CELL_GROUPS
+#: Correlations at which a within-arm analysis is re-run to see whether its conclusion holds.
+RI_SENSITIVITY = (0.2, 0.8)
+#: Visits further apart than this (months) in one pool are mixed timepoints: the summary says so.
+MIXED_VISITS_MONTHS = 6.0
 
 
 @dataclass(frozen=True)
@@ -137,8 +147,10 @@ EFFECT_COLUMNS = (
     "comparator",
     "timepoint",
     "timepoint_months",
+    "visit",
     "n",
     "n_control",
+    "n_assumed",
     "measure",
     "basis",
     "yi",
@@ -152,6 +164,8 @@ EFFECT_COLUMNS = (
     "included",
     "reason",
     "sources",
+    "sd1i",
+    "sd2i",
 )
 
 _RANK = {c: i for i, c in enumerate(CONFIDENCES)}
@@ -168,12 +182,20 @@ class _Cell:
     confidences: dict[str, str] = field(default_factory=dict)
     line_of: dict[str, int] = field(default_factory=dict)
     n: float = math.nan
+    #: True while every n seen is the arm's n standing in for the visit's (not reported).
+    n_assumed: bool = True
 
-    def add(self, statistic: str, value: float, confidence: str, line: int, n: float) -> None:
+    def add(
+        self, statistic: str, value: float, confidence: str, line: int, n: float, reported: bool
+    ) -> None:
         self.stats[statistic] = value
         self.confidences[statistic] = confidence
         self.line_of[statistic] = line
-        if not math.isnan(n):
+        if math.isnan(n):
+            return
+        if reported and self.n_assumed:  # a visit's own n beats the arm's
+            self.n, self.n_assumed = n, False
+        elif reported == (not self.n_assumed):
             self.n = n if math.isnan(self.n) else min(self.n, n)
 
     def used(self, statistics: Iterable[str]) -> tuple[str, tuple[int, ...]]:
@@ -188,8 +210,12 @@ class _Cell:
 Cells = dict[tuple[str, str, str, str], _Cell]
 
 
-def _cells(outcomes: pd.DataFrame) -> Cells:
+def _cells(outcomes: pd.DataFrame, planned: set[tuple[str, str]]) -> Cells:
+    """Group the rows by arm, quantity and timepoint. ``planned`` arms' sizes never become an
+    n: only a number's own reported n counts there."""
     cells: Cells = {}
+    if "n_reported" not in outcomes:  # a frame from before the loader said so
+        outcomes = outcomes.assign(n_reported=False)
     columns = (
         "citekey",
         "arm",
@@ -200,12 +226,16 @@ def _cells(outcomes: pd.DataFrame) -> Cells:
         "confidence",
         "source_line",
         "n",
+        "n_reported",
     )
-    for key, arm, quantity, tp, stat, value, conf, line, n in zip(
+    for key, arm, quantity, tp, stat, value, conf, line, n, reported in zip(
         *(outcomes[c].to_numpy() for c in columns), strict=True
     ):
         cell = cells.setdefault((key, arm, quantity, tp), _Cell())
-        cell.add(stat, float(value), conf, int(line), math.nan if pd.isna(n) else float(n))
+        reported = bool(reported)
+        if pd.isna(n) or (not reported and (key, arm) in planned):
+            n = math.nan
+        cell.add(stat, float(value), conf, int(line), float(n), reported)
     return cells
 
 
@@ -230,6 +260,7 @@ class _Numbers:
     lines: tuple[int, ...] = ()
     derived: tuple[str, ...] = ()
     reason: str = ""
+    n_assumed: bool = False
 
 
 def _mean_sd(cell: _Cell) -> tuple[float, float, tuple[str, ...], str, tuple[str, ...]]:
@@ -282,6 +313,7 @@ def _from_cell(cell: _Cell, basis: str) -> _Numbers:
         lines=lines,
         derived=derived,
         reason=reason,
+        n_assumed=cell.n_assumed and not math.isnan(cell.n),
     )
 
 
@@ -291,8 +323,10 @@ def _count(cells: Cells, key: str, arm: str, tp: str) -> _Numbers:
         return _Numbers(reason=f"no count for arm {arm!r} at {tp}")
     events, total = cell.stats.get("events", math.nan), cell.stats.get("total", math.nan)
     derived: tuple[str, ...] = ()
+    assumed = False
     if math.isnan(total) and not math.isnan(cell.n):
         total, derived = cell.n, ("denominator: the arm's n (no total reported)",)
+        assumed = cell.n_assumed
     reason = ""
     if math.isnan(events):
         reason = "only a p value reported" if "p" in cell.stats else "no event count reported"
@@ -307,6 +341,7 @@ def _count(cells: Cells, key: str, arm: str, tp: str) -> _Numbers:
         lines=cell.used(("events", "total"))[1],
         derived=derived,
         reason=reason,
+        n_assumed=assumed,
     )
 
 
@@ -337,6 +372,7 @@ def _change(cells: Cells, key: str, arm: str, tp: str) -> _Numbers:
         confidence=max(after.confidence, before.confidence, key=_RANK.__getitem__),
         lines=before.lines + after.lines,
         derived=before.derived + after.derived,
+        n_assumed=after.n_assumed if not math.isnan(after.n) else before.n_assumed,
     )
 
 
@@ -387,7 +423,7 @@ def _at(
 
 def _in_window(months: float, window: str) -> bool:
     _, low, high = WINDOWS[window]
-    if math.isnan(months):  # 'end' of follow-up, visit not stated: only the latest window
+    if math.isnan(months):  # 'end' of follow-up, visit unknown: only the latest window
         return window == "latest"
     return low < months <= high
 
@@ -396,31 +432,75 @@ def _latest_first(months: float) -> float:
     return -math.inf if math.isnan(months) else -months
 
 
+def _visit(tp: str, months: float, follow_up: object) -> str:
+    """The visit as a reader should see it; an unstated end of follow-up says where it was put."""
+    if tp != "end":
+        return tp
+    if isinstance(follow_up, str) and follow_up and math.isfinite(months):
+        return f"end of follow-up ({follow_up}, the study's follow-up; visit not stated)"
+    return "end of follow-up (visit not stated)"
+
+
+def _pairs(arms: pd.DataFrame) -> dict[tuple[str, str], tuple[str, float] | str]:
+    """Each treated arm's comparator: the arm it names in ``comparator``, else the study's only
+    control arm. A study with several control arms and no comparator named gets a reason."""
+    controls: dict[str, list[tuple[str, float]]] = {}
+    n_of: dict[tuple[str, str], float] = {}
+    for key, arm, group, n in zip(
+        arms["citekey"], arms["arm"], arms["group"], arms["n"], strict=True
+    ):
+        size = math.nan if pd.isna(n) else float(n)
+        n_of[(key, arm)] = size
+        if group == "control":
+            controls.setdefault(key, []).append((arm, size))
+    named = arms["comparator"] if "comparator" in arms else pd.Series([None] * len(arms))
+    out: dict[tuple[str, str], tuple[str, float] | str] = {}
+    for key, arm, group, comparator in zip(
+        arms["citekey"], arms["arm"], arms["group"], named, strict=True
+    ):
+        if group == "control":
+            continue
+        if isinstance(comparator, str) and comparator:
+            out[(key, arm)] = (comparator, n_of.get((key, comparator), math.nan))
+        elif len(controls.get(key, ())) == 1:
+            out[(key, arm)] = controls[key][0]
+        elif controls.get(key):
+            out[(key, arm)] = (
+                f"{len(controls[key])} control arms and no comparator named in data/arms.csv"
+            )
+    return out
+
+
 def effects(data: Dataset, question: Question) -> pd.DataFrame:
     """One row per study arm in the question's groups: its effect, or why it has none.
 
     Rows with ``included`` False carry a ``reason`` (not reported, filtered out, no SD, ...): they
     are never dropped, so a view can show every study and why it is or is not in the plot.
+    ``n_assumed`` is True where the visit's n is not reported and the arm's size stands in;
+    ``visit`` is the timepoint as shown (an unstated end of follow-up is placed at the study's
+    ``follow_up`` when the registry gives one). A control arm shared by several comparisons in
+    the analysis has its n (and events) split between them (``derived`` says so).
     """
     studies = data.studies.set_index("citekey")
     outcomes = data.outcomes[data.outcomes["outcome"] == question.outcome]
-    cells = _cells(outcomes)
-    months = dict(zip(outcomes["timepoint"], outcomes["timepoint_months"], strict=True))
+    clinical = studies[(studies["kind"] == "study") & (studies["species"] == "human")]
+    arms = data.arms[data.arms["citekey"].isin(clinical.index)].copy()
+    planned = arms["n_basis"] == "planned"
+    # A planned arm size is not a count of patients: it never becomes an n or a variance.
+    arms["n"] = arms["n"].mask(planned)
+    cells = _cells(outcomes, set(zip(arms["citekey"][planned], arms["arm"][planned], strict=True)))
+    follow = clinical["follow_up_months"]
+    tp_months = dict(zip(outcomes["timepoint"], outcomes["timepoint_months"], strict=True))
+    months: dict[tuple[str, str], float] = {}
     timepoints: dict[tuple[str, str], set[str]] = {}
     for key, arm, _quantity, tp in cells:
         if tp != "baseline":
             timepoints.setdefault((key, arm), set()).add(tp)
-
-    clinical = studies[(studies["kind"] == "study") & (studies["species"] == "human")]
-    arms = data.arms[data.arms["citekey"].isin(clinical.index)].copy()
-    # A planned arm size is not a count of treated patients.
-    arms["n"] = arms["n"].mask(arms["n_basis"] == "planned")
-    controls: dict[str, tuple[str, float]] = {}
-    for key, arm, group, n in zip(
-        arms["citekey"], arms["arm"], arms["group"], arms["n"], strict=True
-    ):
-        if group == "control":
-            controls.setdefault(key, (arm, math.nan if pd.isna(n) else float(n)))
+            at = float(tp_months[tp])
+            if tp == "end" and key in follow.index:
+                at = float(follow.loc[key])  # NaN when the registry gives no follow_up
+            months[(key, tp)] = at
+    pairs = _pairs(arms)
 
     rows: list[dict[str, object]] = []
     chosen: list[tuple[dict[str, object], _Numbers, _Numbers | None]] = []
@@ -431,12 +511,17 @@ def effects(data: Dataset, question: Question) -> pd.DataFrame:
             continue
         study = clinical.loc[key]
         row = _base_row(key, study, group, arm, arm_n)
-        control = controls.get(key)
+        pair = pairs.get((key, arm))
+        control = pair if isinstance(pair, tuple) else None
         if control is not None and question.effect == "control":
             row["comparator"], row["n_control"] = control
-        reason = _filter_reason(study, question, control is not None)
-        reported = sorted(timepoints.get((key, arm), ()), key=lambda t: _latest_first(months[t]))
-        window = [t for t in reported if _in_window(months[t], question.window)]
+        reason = _filter_reason(study, question, pair is not None)
+        if not reason and question.effect == "control" and isinstance(pair, str):
+            reason = pair
+        reported = sorted(
+            timepoints.get((key, arm), ()), key=lambda t, k=key: _latest_first(months[(k, t)])
+        )
+        window = [t for t in reported if _in_window(months[(key, t)], question.window)]
         if not reason and not reported:
             no_numbers = study["no_numbers"]
             reason = (
@@ -455,23 +540,87 @@ def effects(data: Dataset, question: Question) -> pd.DataFrame:
         first = None
         for tp in window:  # the latest timepoint in the window with usable numbers
             treated, ctrl = _at(cells, key, arm, control[0] if control else None, tp, question)
-            candidate = (row | {"timepoint": tp, "timepoint_months": months[tp]}, treated, ctrl)
+            at = months[(key, tp)]
+            candidate = (
+                row
+                | {
+                    "timepoint": tp,
+                    "timepoint_months": at,
+                    "visit": _visit(tp, at, study["follow_up"]),
+                },
+                treated,
+                ctrl,
+            )
             first = first or candidate
             if not treated.reason and (ctrl is None or not ctrl.reason):
                 first = candidate
                 break
         chosen.append(first)
 
-    rows.extend(_compute(chosen, question))
+    rows.extend(_compute(_split_shared(chosen), question))
     frame = pd.DataFrame.from_records(rows, columns=list(EFFECT_COLUMNS))
-    for column in ("yi", "vi", "sei", "ci_lb", "ci_ub", "n", "n_control", "timepoint_months"):
+    for column in (
+        "yi",
+        "vi",
+        "sei",
+        "ci_lb",
+        "ci_ub",
+        "n",
+        "n_control",
+        "timepoint_months",
+        "sd1i",
+        "sd2i",
+    ):
         frame[column] = frame[column].astype(float)
     frame["included"] = frame["included"].astype(bool)
+    frame["n_assumed"] = frame["n_assumed"].astype(bool)
     order = {g: i for i, g in enumerate(COMPARED_GROUPS)}
     frame = frame.sort_values(
         ["group", "year", "label", "arm"], key=lambda c: c.map(order) if c.name == "group" else c
     )
     return frame.reset_index(drop=True)
+
+
+def _split_shared(
+    chosen: list[tuple[dict[str, object], _Numbers, _Numbers | None]],
+) -> list[tuple[dict[str, object], _Numbers, _Numbers | None]]:
+    """Cochrane Handbook 23.3.4: a control arm compared with several treated arms of one
+    analysis is split evenly between the comparisons (n, and events for counts), so that its
+    patients are not counted twice."""
+    usable: dict[tuple[object, object], int] = {}
+    for row, treated, ctrl in chosen:
+        if ctrl is not None and not treated.reason and not ctrl.reason:
+            shared = (row["citekey"], row["comparator"])
+            usable[shared] = usable.get(shared, 0) + 1
+    out = []
+    for row, treated, ctrl in chosen:
+        parts = usable.get((row["citekey"], row["comparator"]), 0)
+        if ctrl is None or parts < 2 or treated.reason or ctrl.reason:
+            out.append((row, treated, ctrl))
+            continue
+        note = (
+            f"shared control {row['comparator']!r} split between {parts} comparisons in this "
+            f"analysis: {_fmt_count(ctrl.n / parts)} of its {_fmt_count(ctrl.n)} patients"
+            + (
+                f" and {_fmt_count(ctrl.events / parts)} of its {_fmt_count(ctrl.events)} events"
+                if ctrl.basis == "count"
+                else ""
+            )
+            + " counted here"
+        )
+        split = replace(
+            ctrl,
+            n=ctrl.n / parts,
+            total=ctrl.total / parts,
+            events=ctrl.events / parts,
+            derived=(*ctrl.derived, note),
+        )
+        out.append((row, treated, split))
+    return out
+
+
+def _fmt_count(x: float) -> str:
+    return "NA" if not math.isfinite(x) else f"{x:g}"
 
 
 def _base_row(key: str, study: pd.Series, group: str, arm: str, arm_n: object) -> dict[str, object]:
@@ -486,8 +635,10 @@ def _base_row(key: str, study: pd.Series, group: str, arm: str, arm_n: object) -
         "comparator": None,
         "timepoint": None,
         "timepoint_months": math.nan,
+        "visit": None,
         "n": math.nan if pd.isna(arm_n) else float(arm_n),
         "n_control": math.nan,
+        "n_assumed": False,
         "measure": None,
         "basis": None,
         "yi": math.nan,
@@ -501,6 +652,8 @@ def _base_row(key: str, study: pd.Series, group: str, arm: str, arm_n: object) -
         "included": False,
         "reason": "",
         "sources": "",
+        "sd1i": math.nan,
+        "sd2i": math.nan,
     }
 
 
@@ -578,6 +731,11 @@ def _compute(
         if "corrected" in es and bool(es["corrected"].iat[i]):
             derived.append("0.5 added to each cell (zero events)")
         lines = sorted({line for x in numbers for line in x.lines})
+        assumed = any(x.n_assumed for x in numbers)
+        if assumed:
+            derived.append("n at this visit not reported: the arm's size stands in")
+        if row["timepoint"] == "end" and math.isfinite(float(str(row["timepoint_months"]))):
+            derived.append("visit not stated: placed at the end of the study's follow-up")
         se = math.sqrt(vi) if vi >= 0 else math.nan
         rows.append(
             row
@@ -594,6 +752,9 @@ def _compute(
                 "ci_lb": yi - _Z95 * se,
                 "ci_ub": yi + _Z95 * se,
                 "confidence": max((x.confidence for x in numbers), key=_RANK.__getitem__),
+                "n_assumed": assumed,
+                "sd1i": treated.sd if treated.basis == "pre-post" else math.nan,
+                "sd2i": treated.sd0 if treated.basis == "pre-post" else math.nan,
                 "derived": "; ".join(dict.fromkeys(derived)),
                 "included": not reason and math.isfinite(yi) and math.isfinite(vi),
                 "reason": reason,
@@ -617,7 +778,16 @@ _BASIS_LABEL = {
 
 @dataclass(frozen=True)
 class Pooled:
-    """Per-group pooled results, the test for subgroup differences and the overall result."""
+    """Per-group pooled results, the test for subgroup differences and the safeguards.
+
+    ``overall`` is None unless ``pool(..., overall=True)``: it then pools the cell-therapy arms
+    only and ``overall_label`` says what that average is. ``subgroups.reliable`` /
+    ``subgroups.reason`` say whether the test may be read as evidence of a difference.
+    ``ri_sensitivity`` (within-arm changes computed from levels only) has the group results at
+    the correlations of :data:`RI_SENSITIVITY` beside the chosen one; ``ri_flip`` is True when
+    a conclusion changes with the correlation. ``notes`` are sentences a view shows with the
+    result (mixed visits, Knapp-Hartung edge cases, assumed n).
+    """
 
     question: Question
     method: str
@@ -626,10 +796,21 @@ class Pooled:
     groups: dict[str, RMAResult | None]
     subgroups: SubgroupResult | None
     overall: RMAResult | None
+    overall_label: str = ""
+    ri_sensitivity: pd.DataFrame | None = None
+    ri_flip: bool = False
+    notes: tuple[str, ...] = ()
 
     @property
     def included(self) -> pd.DataFrame:
         return self.effects[self.effects["included"]]
+
+
+OVERALL_LABEL = (
+    "Average across cell therapies (different interventions pooled; control and G-CSF-alone "
+    "arms never included): not an estimate of any one therapy"
+)
+_PRE_POST = "baseline and follow-up levels"
 
 
 def pool(
@@ -637,41 +818,227 @@ def pool(
     question: Question,
     method: str = "REML",
     test: str = "z",
-    tau2: str = "separate",
+    tau2: str | None = None,
+    overall: bool = False,
 ) -> Pooled:
-    """Pool the included effects per cell group (and overall) with :func:`evidence.meta.rma`.
+    """Pool the included effects per cell group with :func:`evidence.meta.rma` ("subtotals
+    only", as Cochrane advises when the subgroups are different interventions).
 
     A group with no included effect maps to None; the subgroup test needs two groups with at
-    least one study each.
+    least one study each. ``test="z"``: RevMan's test (separate tau^2); ``"knha"``/``"adhoc"``:
+    metafor's moderator F test. ``tau2`` overrides the test's convention ("separate" or
+    "common"). ``overall=True`` adds an across-therapy average of the cell-therapy arms only.
     """
     _one_of("method", method, METHODS)
-    _one_of("test", test, TESTS)
+    _one_of("test", test, POOL_TESTS)
     included = effects_frame[effects_frame["included"]]
+    groups = _fit_groups(included, question.groups, method, test)
+    sub = _difference(included, groups, question, method, test, tau2)
+    overall_result = None
+    if overall:
+        cells = included[included["group"].isin(CELL_THERAPY_GROUPS)]
+        if len(cells):
+            overall_result = rma(
+                cells["yi"].to_numpy(), cells["vi"].to_numpy(), method=method, test=test
+            )
+    ri_frame, flip, ri_notes = _ri_sensitivity(included, groups, question, method, test, sub)
+    notes = (
+        *_visit_notes(included),
+        *_knha_notes(included, groups, question, method, test),
+        *_n_notes(included),
+        *ri_notes,
+    )
+    return Pooled(
+        question,
+        method,
+        test,
+        effects_frame,
+        groups,
+        sub,
+        overall_result,
+        OVERALL_LABEL if overall_result is not None else "",
+        ri_frame,
+        flip,
+        tuple(notes),
+    )
+
+
+def _fit_groups(
+    included: pd.DataFrame, names: Iterable[str], method: str, test: str
+) -> dict[str, RMAResult | None]:
     groups: dict[str, RMAResult | None] = {}
-    for group in question.groups:
+    for group in names:
         part = included[included["group"] == group]
         groups[group] = (
             rma(part["yi"].to_numpy(), part["vi"].to_numpy(), method=method, test=test)
             if len(part)
             else None
         )
+    return groups
+
+
+def _difference(
+    included: pd.DataFrame,
+    groups: dict[str, RMAResult | None],
+    question: Question,
+    method: str,
+    test: str,
+    tau2: str | None,
+) -> SubgroupResult | None:
     present = [g for g, r in groups.items() if r is not None]
-    sub = None
-    if len(present) >= 2:
-        sub = subgroups(
-            included["yi"].to_numpy(),
-            included["vi"].to_numpy(),
-            included["group"].to_numpy(),
-            method=method,
-            test=test,
-            tau2=tau2,
+    if len(present) < 2:
+        return None
+    yi, vi, g = (included[c].to_numpy() for c in ("yi", "vi", "group"))
+    if tau2 is None:
+        sub = difference_test(yi, vi, g, method=method, test=test)
+    else:
+        sub = subgroups(yi, vi, g, method=method, test=test, tau2=tau2)
+    reasons = [sub.reason] if sub.reason else []
+    assumed = [
+        grp
+        for grp in present
+        if (included.loc[included["group"] == grp, "basis"] == _PRE_POST).all()
+    ]
+    if question.effect == "change" and assumed:
+        reasons.append(
+            f"{', '.join(assumed)} {'rests' if len(assumed) == 1 else 'rest'} only on "
+            "within-arm changes whose variance uses an assumed pre-post correlation"
         )
-    overall = (
-        rma(included["yi"].to_numpy(), included["vi"].to_numpy(), method=method, test=test)
-        if len(included)
-        else None
-    )
-    return Pooled(question, method, test, effects_frame, groups, sub, overall)
+    if reasons:
+        sub = replace(sub, reliable=False, reason="; ".join(reasons))
+    return sub
+
+
+def _conclusion(lb: float, ub: float, null: float) -> str:
+    if not (math.isfinite(lb) and math.isfinite(ub)):
+        return "not estimable"
+    if lb > null:
+        return "above no change" if null == 0 else "above the null"
+    if ub < null:
+        return "below no change" if null == 0 else "below the null"
+    return "includes no change" if null == 0 else "includes the null"
+
+
+def _ri_sensitivity(
+    included: pd.DataFrame,
+    groups: dict[str, RMAResult | None],
+    question: Question,
+    method: str,
+    test: str,
+    sub: SubgroupResult | None,
+) -> tuple[pd.DataFrame | None, bool, list[str]]:
+    """Re-pool a within-arm analysis at r = 0.2 and 0.8 (only the variances of changes computed
+    from levels depend on r: MC's vi = (sd1^2 + sd2^2 - 2 r sd1 sd2) / n)."""
+    pre = included["basis"] == _PRE_POST
+    if question.effect != "change" or question.binary or not pre.any() or "sd1i" not in included:
+        return None, False, []
+    records = []
+    chosen = float(question.ri)
+    for r in sorted({chosen, *RI_SENSITIVITY}):
+        frame = included
+        if r != chosen:
+            sd1, sd2, n = (included[c].to_numpy() for c in ("sd1i", "sd2i", "n"))
+            vi = np.where(pre, (sd1**2 + sd2**2 - 2 * r * sd1 * sd2) / n, included["vi"])
+            frame = included.assign(vi=vi)
+        fits = groups if r == chosen else _fit_groups(frame, groups, method, test)
+        for group, res in fits.items():
+            if res is None:
+                continue
+            records.append(
+                {
+                    "ri": r,
+                    "group": group,
+                    "estimate": res.estimate,
+                    "ci_lb": res.ci_lb,
+                    "ci_ub": res.ci_ub,
+                    "conclusion": _conclusion(res.ci_lb, res.ci_ub, 0.0),
+                }
+            )
+    table = pd.DataFrame.from_records(records)
+    flips = []
+    for group, rows in table.groupby("group", sort=False):
+        seen = dict(zip(rows["ri"], rows["conclusion"], strict=True))
+        if len(set(seen.values())) > 1:
+            flips.append(f"{group}: " + ", ".join(f"r = {r:g} {c}" for r, c in seen.items()))
+    if flips:
+        note = (
+            "The conclusion depends on the assumed pre-post correlation ("
+            + "; ".join(flips)
+            + "): read these within-arm results as not established."
+        )
+    else:
+        note = (
+            "The within-arm conclusions hold at r = "
+            + ", ".join(f"{r:g}" for r in sorted({chosen, *RI_SENSITIVITY}))
+            + " (pre-post correlation assumed where changes come from levels)."
+        )
+    return table, bool(flips), [note]
+
+
+def _visit_notes(included: pd.DataFrame) -> list[str]:
+    notes = []
+    for group, rows in included.groupby("group", sort=False):
+        at = pd.to_numeric(rows["timepoint_months"], errors="coerce").dropna()
+        if len(at) > 1 and at.max() - at.min() > MIXED_VISITS_MONTHS:
+            shown = rows.get("visit", rows["timepoint"])
+            visits = ", ".join(dict.fromkeys(str(v) for v in shown))
+            notes.append(
+                f"{group} pools visits {at.max() - at.min():.0f} months apart ({visits}): "
+                "early and late effects are mixed; choose a time window to separate them."
+            )
+    return notes
+
+
+def _n_notes(included: pd.DataFrame) -> list[str]:
+    flag = included.get("n_assumed", pd.Series(False, index=included.index))
+    assumed = included[flag.astype("boolean").fillna(False).astype(bool)]
+    if assumed.empty:
+        return []
+    k = len(assumed)
+    return [
+        f"For {k} of {len(included)} study {'arm' if len(included) == 1 else 'arms'} the number "
+        "of patients at the visit is not reported and the arm's size stands in (marked in the "
+        "plot); if patients dropped out, their variance is understated."
+    ]
+
+
+#: A Knapp-Hartung interval this many times wider than the Wald interval is flagged.
+KNHA_WIDE = 5.0
+
+
+def _knha_notes(
+    included: pd.DataFrame,
+    groups: dict[str, RMAResult | None],
+    question: Question,
+    method: str,
+    test: str,
+) -> list[str]:
+    """Knapp-Hartung edge cases that look like certainty or like information: a zero-width
+    interval (identical estimates give a scale factor of 0) and an interval many times wider
+    than the Wald one (t with k - 1 = 1 df)."""
+    if test not in ("knha", "adhoc"):
+        return []
+    notes = []
+    for group, res in groups.items():
+        if res is None or res.k < 2:
+            continue
+        part = included[included["group"] == group]
+        wald = rma(part["yi"].to_numpy(), part["vi"].to_numpy(), method=method, test="z")
+        width, wald_width = res.ci_ub - res.ci_lb, wald.ci_ub - wald.ci_lb
+        if width <= 1e-9 * max(1.0, abs(res.estimate)):
+            notes.append(
+                f"{group}: the Knapp-Hartung interval has zero width because the {res.k} "
+                "estimates are identical (its scale factor is 0); that is not certainty. The "
+                "ad hoc variant (test 'adhoc', scale factor at least 1) or the z interval "
+                "gives a usable width."
+            )
+        elif wald_width > 0 and width / wald_width >= KNHA_WIDE:
+            notes.append(
+                f"{group}: with k = {res.k} the Knapp-Hartung interval is "
+                f"{width / wald_width:.0f} times as wide as the z interval (t with {res.k - 1} "
+                "df): read it as 'too few studies to estimate', not as evidence either way."
+            )
+    return notes
 
 
 # --- reading the result -----------------------------------------------------------------------
@@ -740,14 +1107,54 @@ def summary(pooled: Pooled) -> list[str]:
             + (f", I\u00b2 {result.i2:.0f}%" if k > 1 else "")
             + "."
         )
-    sub = pooled.subgroups
-    if sub is not None and math.isfinite(sub.q_between):
+    if pooled.overall is not None:
+        r = pooled.overall
+        est, lb, ub = (float(to_display(measure, v)) for v in (r.estimate, r.ci_lb, r.ci_ub))
         lines.append(
-            f"Test for subgroup differences: Q = {sub.q_between:.2f}, df = "
-            f"{sub.q_between_df:g}, p = {sub.q_between_pval:.3g}."
+            f"{pooled.overall_label}: {_fmt(est)} (95% CI {_fmt(lb)} to {_fmt(ub)}), "
+            f"{r.k} study arms."
         )
+    test_line = subgroup_sentence(pooled)
+    if test_line:
+        lines.append(test_line)
+    lines.extend(pooled.notes)
     lines.append(_caveat(pooled))
     return lines
+
+
+def subgroup_sentence(pooled: Pooled) -> str:
+    """The test for subgroup differences in words: what it may show first, its numbers after.
+    An unreliable test is reported with its reason and never as a difference."""
+    sub = pooled.subgroups
+    if sub is None:
+        return ""
+    if not math.isfinite(sub.q_between):
+        return f"Whether the cell groups differ cannot be tested here: {sub.reason}."
+    numbers = _test_numbers(sub)
+    if not sub.reliable:
+        return (
+            f"Whether the cell groups differ cannot be judged from these data: {sub.reason}. "
+            f"The test ({numbers}) is shown for completeness only and is not evidence of a "
+            "difference or of its absence."
+        )
+    verdict = (
+        "the groups' pooled results differ by more than chance would explain"
+        if sub.q_between_pval < 0.05
+        else "no difference between the groups is shown (which is not evidence that they are alike)"
+    )
+    return (
+        f"Across studies (an indirect comparison), {verdict}: test for subgroup differences "
+        f"{numbers}."
+    )
+
+
+def _test_numbers(sub: SubgroupResult) -> str:
+    if math.isfinite(sub.q_between_df2):
+        stat = f"F({sub.q_between_df:g}, {sub.q_between_df2:g}) = {sub.q_between:.2f}"
+    else:
+        stat = f"Q = {sub.q_between:.2f}, df = {sub.q_between_df:g}"
+    p = sub.q_between_pval
+    return f"{stat}, p {'< 0.001' if p < 0.001 else f'= {p:.3g}'}"
 
 
 def _describe(rows: pd.DataFrame) -> str:

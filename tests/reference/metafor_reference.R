@@ -442,3 +442,39 @@ write_pins(list(
   fivenum = list(inputs = fn, test_true = fv, test_false = fv_notest),
   wald = list(inputs = wd, df = dfs, log_z95 = wald_z, log_t95 = wald_t, log_z90 = wald_90)
 ), "conversions")
+
+# ---------------------------------------------------------------------------------------
+# The test for subgroup differences under Knapp-Hartung: metafor's moderator test
+# rma(yi, vi, mods = ~ factor(group), test = "knha"), F with (G - 1, k - G) df.
+# Constructed data sets (evidence.meta.difference_test and evidence.compare.pool).
+# ---------------------------------------------------------------------------------------
+
+mod_data <- list(
+  # the shape of the dashboard's MELD view: one single-arm study against two
+  one_vs_two = list(yi = c(-7.2, -2.0, -0.250125), vi = c(4.47125, 0.874225, 0.1152858562136832),
+                    groups = c("MSC", "HSC", "HSC")),
+  three_by_two = list(yi = c(-1.2, -0.4, 0.3, 0.9, -2.1, -1.6),
+                      vi = c(0.20, 0.35, 0.15, 0.40, 0.25, 0.30),
+                      groups = c("a", "a", "b", "b", "c", "c")),
+  unbalanced = list(yi = c(0.10, 0.45, -0.20, 0.80, 0.62, 0.05, 0.33, 1.10, 0.71),
+                    vi = c(0.05, 0.08, 0.04, 0.10, 0.09, 0.03, 0.06, 0.12, 0.07),
+                    groups = c("x", "x", "x", "x", "y", "y", "y", "y", "y")),
+  homogeneous = list(yi = c(0.30, 0.31, 0.29, 0.305, 0.60, 0.62),
+                     vi = c(0.02, 0.03, 0.025, 0.04, 0.05, 0.035),
+                     groups = c("p", "p", "p", "p", "q", "q")),
+  bcg_alloc = list(yi = bcg$yi, vi = bcg$vi, groups = as.character(dat.bcg$alloc))
+)
+mod_cases <- list()
+for (name in names(mod_data)) {
+  d <- mod_data[[name]]
+  for (method in c("REML", "DL", "PM", "FE")) for (test in c("knha", "adhoc")) {
+    mr <- suppressWarnings(rma(d$yi, d$vi, mods = ~ factor(d$groups), method = method,
+                               test = test, control = ctrl_for(d$yi, d$vi)))
+    mod_cases[[length(mod_cases) + 1]] <- list(
+      id = paste(name, method, test, sep = "/"), data = name, method = method, test = test,
+      expected = list(q_between = mr$QM, q_between_df = mr$QMdf[1],
+                      q_between_df2 = num(mr$QMdf[2]), q_between_pval = mr$QMp,
+                      tau2_common = mr$tau2))
+  }
+}
+write_pins(list(datasets = mod_data, cases = mod_cases), "moderator")

@@ -282,7 +282,11 @@ def central_claim(
                     "k": ", ".join(f"{g} {result.groups[g].k}" for g in present),
                     "q_between": sub.q_between if estimable else math.nan,
                     "df": sub.q_between_df if estimable else math.nan,
+                    "df2": sub.q_between_df2 if estimable else math.nan,
                     "p": sub.q_between_pval if estimable else math.nan,
+                    # An unreliable test is listed with its reason, never used for a conclusion.
+                    "reliable": bool(sub is not None and estimable and sub.reliable),
+                    "reason": sub.reason if sub is not None else "fewer than two groups",
                     "includes_combination": "MSC+HSC" in present,
                 }
             )
@@ -333,7 +337,7 @@ def central_claim(
         h2h,
         columns=["citekey", "label", "design", "species", "groups", "combination_arm", "note"],
     )
-    testable = bool(tests["includes_combination"].any() and tests["p"].notna().any())
+    testable = bool((tests["includes_combination"] & tests["reliable"]).any())
     return CentralClaim(
         groups=group_frame,
         head_to_head=head,
@@ -369,13 +373,21 @@ def _lines(
         f"({', '.join(f'{r.label} ({r.species})' for r in combo.itertuples()) or 'none'})."
     )
     estimable = tests[tests["p"].notna()]
+    reliable = tests[tests["reliable"]]
+    among = (
+        f"Tests among the other groups can be computed for {len(estimable)} of {len(tests)} "
+        f"outcome and effect pairs, and {len(reliable)} of them can be read at all (every "
+        "compared group with at least two studies, not only assumption-based within-arm "
+        "changes); they compare different studies (indirect)"
+    )
     if testable:
-        lines.append("A subgroup test that includes MSC+HSC is estimable for some outcomes.")
+        lines.append(
+            "A subgroup test that includes MSC+HSC can be read for some outcomes. " + among + "."
+        )
     else:
         lines.append(
             "No subgroup test can include MSC+HSC: no study gives usable combination numbers. "
-            f"Tests among the other groups are estimable for {len(estimable)} of {len(tests)} "
-            "outcome and effect pairs; they compare different studies (indirect) and say nothing "
-            "about the combination."
+            + among
+            + " and say nothing about the combination."
         )
     return lines

@@ -240,6 +240,7 @@ OUTCOME_COLUMNS = (
     "arm",
     "group",
     "n",
+    "n_reported",
     "outcome",
     "quantity",
     "timepoint",
@@ -278,6 +279,8 @@ def _outcomes_frame(table: Table, arms: pd.DataFrame, registry: Registry) -> pd.
                 "group": group,
                 # The number's own n where the source gives one (e.g. completers), else the arm's n.
                 "n": n if n is not None else (None if pd.isna(arm_n) else int(arm_n)),
+                # False: the arm's n stands in for the visit's (compare marks it n_assumed).
+                "n_reported": n is not None,
                 "outcome": row["outcome"],
                 "quantity": row["quantity"],
                 "timepoint": row["timepoint"],

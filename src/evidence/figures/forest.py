@@ -334,7 +334,8 @@ def forest_plot(
         het = f", I\u00b2 {overall.i2:.0f}%" if math.isfinite(overall.i2) else ""
         numbers = _interval_text(measure, overall.estimate, overall.ci_lb, overall.ci_ub)
         y = rows.add(
-            f"<b>All groups (across studies, k={overall.k}{'' if compact else het})</b>",
+            # pool(overall=True) pools cell-therapy arms only: say it averages different therapies
+            f"<b>Average across cell therapies (k={overall.k}{'' if compact else het})</b>",
             "overall",
             f"<b>{numbers}</b>" + (het.replace(",", " ") if compact else ""),
         )

@@ -4,7 +4,9 @@ Public API (names fixed; the app, notebooks and outside checks rely on them):
 
 * :func:`rma` - random-effects / common-effect model (FE, DL, REML, ML, PM, EB, HS, SJ, HE;
   tests z, knha, adhoc) returning a frozen :class:`RMAResult`.
-* :func:`subgroups` - per-subgroup fits and the test for subgroup differences.
+* :func:`subgroups` - per-subgroup fits and the test for subgroup differences;
+  :func:`difference_test` picks the test that matches ``test`` (RevMan's Q for z, metafor's
+  moderator F test for Knapp-Hartung).
 * :func:`leave1out`, :func:`cumul` - sensitivity analyses as DataFrames.
 * :func:`regtest` (Egger), :func:`ranktest` (Begg), :func:`trimfill` (Duval and Tweedie).
 
@@ -22,7 +24,7 @@ from evidence.meta.results import (
     TrimfillResult,
 )
 from evidence.meta.sensitivity import cumul, leave1out
-from evidence.meta.subgroups import subgroups
+from evidence.meta.subgroups import difference_test, subgroups
 
 __all__ = [
     "METHODS",
@@ -32,6 +34,7 @@ __all__ = [
     "SubgroupResult",
     "TrimfillResult",
     "cumul",
+    "difference_test",
     "leave1out",
     "ranktest",
     "regtest",

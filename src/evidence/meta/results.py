@@ -193,6 +193,11 @@ class SubgroupResult:
     ``rma(yi, vi, mods = ~ factor(group))``) and ``q_between`` is its moderator test ``QM``
     (chi-square with ``q_between_df`` df for ``test="z"``; for ``"knha"``/``"adhoc"`` an F
     statistic with ``(q_between_df, q_between_df2)`` df). Per-group results then use that tau^2.
+
+    ``reliable`` is False (and ``reason`` says why) when the test should not be read as evidence
+    of a difference: a compared group has fewer than two studies (its "between-group" contrast is
+    then one study against the rest), the test could not be computed, or the caller found that a
+    group rests only on numbers computed with an assumption (``evidence.compare.pool``).
     """
 
     groups: tuple[Any, ...]
@@ -203,6 +208,8 @@ class SubgroupResult:
     q_between_df2: float
     q_between_pval: float
     tau2_common: float
+    reliable: bool = True
+    reason: str = ""
 
     def __getitem__(self, group: Any) -> RMAResult:
         return self.results[self.groups.index(group)]
@@ -217,6 +224,8 @@ class SubgroupResult:
             q_between_df2=self.q_between_df2,
             q_between_pval=self.q_between_pval,
             tau2_mode=self.tau2_mode,
+            reliable=self.reliable,
+            reason=self.reason,
         )
         return df
 

@@ -13,6 +13,7 @@ Two conventions are in use and both are offered:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,7 @@ def subgroups(
     G = len(labels)
     k = y.shape[0]
     members = [np.flatnonzero(codes == g) for g in range(G)]
+    reliable, why = _few_studies(labels, members)
 
     def fit_groups(tau2_fixed: float | None) -> tuple[RMAResult, ...]:
         return tuple(
@@ -95,6 +97,8 @@ def subgroups(
             q_between_df2=np.nan,
             q_between_pval=float(inference.chi2_sf(qb, dfb)) if G > 1 else np.nan,
             tau2_common=np.nan,
+            reliable=reliable and G > 1,
+            reason=why if G > 1 else "one subgroup: nothing to compare",
         )
 
     # Common tau2: the subgroup as a factor in one mixed-effects model (dummy coding).
@@ -134,4 +138,60 @@ def subgroups(
         q_between_df2=df2,
         q_between_pval=pval,
         tau2_common=tau2_common,
+        reliable=reliable,
+        reason=why,
+    )
+
+
+def _few_studies(labels: Any, members: list[np.ndarray]) -> tuple[bool, str]:
+    """A group of one study makes the "between-group" test a contrast of one study with the
+    rest: its within-group variance is unknown, so a small p says nothing about the groups."""
+    few = [str(g) for g, m in zip(labels, members, strict=True) if len(m) < 2]
+    if not few:
+        return True, ""
+    which = ", ".join(few)
+    return False, (
+        f"{which} {'rests' if len(few) == 1 else 'rest'} on a single study; a test of "
+        "subgroup differences needs at least two studies in every compared group"
+    )
+
+
+def difference_test(
+    yi: Any,
+    vi: Any,
+    groups: Any,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+) -> SubgroupResult:
+    """The test for subgroup differences that matches ``test``.
+
+    ``test="z"``: the RevMan test (separate tau^2 per group, chi-square on the group estimates).
+    ``test="knha"`` / ``"adhoc"``: metafor's mixed-effects moderator test,
+    ``rma(yi, vi, mods = ~ factor(group), test = "knha")``, an F test with (G - 1, k - G) df, so
+    that the small-sample method reaches the test and not only the intervals. When there are no
+    more studies than groups that test has no residual df: the result is returned with a NaN
+    statistic and ``reliable=False`` (per-group fits with separate tau^2).
+    """
+    test = normalise_test(test)
+    if test == "z":
+        return subgroups(yi, vi, groups, method=method, test=test, level=level)
+    labels = pd.unique(pd.Series(np.asarray(groups, dtype=object)).dropna())
+    k = len(np.asarray(yi))
+    need = len(labels) + (0 if normalise_method(method) == "FE" else 1)
+    if len(labels) >= 2 and k >= need:
+        return subgroups(yi, vi, groups, method=method, test=test, level=level, tau2="common")
+    sep = subgroups(yi, vi, groups, method=method, test=test, level=level)
+    why = (
+        f"the Knapp-Hartung moderator test needs more studies than groups ({k} studies, "
+        f"{len(labels)} groups): not computed"
+    )
+    return replace(
+        sep,
+        q_between=np.nan,
+        q_between_df=float(len(labels) - 1),
+        q_between_df2=float(k - len(labels)),
+        q_between_pval=np.nan,
+        reliable=False,
+        reason=why if sep.reliable else f"{why}; {sep.reason}",
     )
