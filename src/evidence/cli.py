@@ -292,16 +292,7 @@ def _report(args: argparse.Namespace) -> int:
     except DatasetError as exc:
         print(f"evidence report: {exc}", file=sys.stderr)
         return EXIT_DATA
-    settings = report.Settings(
-        outcomes=tuple(args.outcome) if args.outcome else report.REPORT_OUTCOMES,
-        effects=("change", "control") if args.effect == "both" else (args.effect,),
-        method=args.estimator,
-        test=args.test,
-        design=args.design,
-        confidence=args.confidence,
-        window=args.window,
-        ri=args.corr,
-    )
+    settings = _settings(args)
     start = time.perf_counter()
     built = report.build(data, settings, progress=lambda m: print(m, file=sys.stderr))
     report.write_html(built, args.out)
@@ -316,11 +307,48 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_report(sub: argparse._SubParsersAction) -> None:
+def _settings(args: argparse.Namespace):  # -> report.Settings (imported late: the CLI starts fast)
+    from evidence import report
+
+    return report.Settings(
+        outcomes=tuple(args.outcome) if args.outcome else report.REPORT_OUTCOMES,
+        effects=("change", "control") if args.effect == "both" else (args.effect,),
+        method=args.estimator,
+        test=args.test,
+        design=args.design,
+        confidence=args.confidence,
+        window=args.window,
+        ri=args.corr,
+    )
+
+
+def _view_options(p: argparse.ArgumentParser, what: str = "report") -> None:
+    """The options that select the views: the same for the report and the R export."""
     from evidence.compare import CONFIDENCE_FILTERS, DESIGN_FILTERS, OUTCOME_LABELS, TESTS, WINDOWS
     from evidence.meta.estimators import METHODS
     from evidence.vocab import DEFAULT_CONFIDENCE
 
+    p.add_argument(
+        "--outcome",
+        action="append",
+        choices=sorted(OUTCOME_LABELS),
+        help=f"an outcome to {what} (repeat; default: the main outcomes)",
+    )
+    p.add_argument("--effect", choices=("change", "control", "both"), default="both")
+    p.add_argument("--estimator", choices=METHODS, default="REML")
+    p.add_argument("--test", choices=TESTS, default="z", help="z (Wald) or knha (Knapp-Hartung)")
+    p.add_argument("--design", choices=sorted(DESIGN_FILTERS), default="all")
+    p.add_argument(
+        "--confidence",
+        choices=sorted(CONFIDENCE_FILTERS),
+        default=DEFAULT_CONFIDENCE,
+        help=f"weakest confidence included (default: {DEFAULT_CONFIDENCE})",
+    )
+    p.add_argument("--window", choices=sorted(WINDOWS), default="latest")
+    p.add_argument("--corr", type=float, default=0.5, help="pre-post correlation (default 0.5)")
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
         help="write one self-contained HTML report (and CSV/XLSX tables)",
@@ -336,25 +364,123 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", type=Path, default=Path("."), help="dataset folder (default: .)")
     p.add_argument("--out", type=Path, default=Path("report.html"))
     p.add_argument("--tables", type=Path, help="also write every table as CSV and tables.xlsx here")
-    p.add_argument(
-        "--outcome",
-        action="append",
-        choices=sorted(OUTCOME_LABELS),
-        help="an outcome to report (repeat; default: the main outcomes)",
-    )
-    p.add_argument("--effect", choices=("change", "control", "both"), default="both")
-    p.add_argument("--estimator", choices=METHODS, default="REML")
-    p.add_argument("--test", choices=TESTS, default="z", help="z (Wald) or knha (Knapp-Hartung)")
-    p.add_argument("--design", choices=sorted(DESIGN_FILTERS), default="all")
-    p.add_argument(
-        "--confidence",
-        choices=sorted(CONFIDENCE_FILTERS),
-        default=DEFAULT_CONFIDENCE,
-        help=f"weakest confidence included (default: {DEFAULT_CONFIDENCE})",
-    )
-    p.add_argument("--window", choices=sorted(WINDOWS), default="latest")
-    p.add_argument("--corr", type=float, default=0.5, help="pre-post correlation (default 0.5)")
+    _view_options(p)
     p.set_defaults(run=_report)
+
+
+def _export_r(args: argparse.Namespace) -> int:
+    from evidence.compare import Question
+    from evidence.data import load
+    from evidence.data.problems import DatasetError
+    from evidence.export import ExportError, check_target, rscript, write_folder
+
+    why = rscript.unsupported(args.estimator, args.test)
+    if why:
+        print(f"evidence export-r: {why}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        check_target(args.out)
+    except ExportError as exc:
+        print(f"evidence export-r: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = _settings(args)
+    try:
+        # The same questions as the report: every outcome x effect of the settings.
+        settings.question(settings.outcomes[0], settings.effects[0])
+    except ValueError as exc:  # e.g. a correlation outside [-1, 1]
+        print(f"evidence export-r: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        data = load(args.root)
+    except DatasetError as exc:
+        print(f"evidence export-r: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    questions: list[Question] = [
+        settings.question(outcome, effect)
+        for outcome in settings.outcomes
+        for effect in settings.effects
+    ]
+    analyses = [rscript.analysis(data, q, settings.method, settings.test) for q in questions]
+    try:
+        write_folder(rscript.files(analyses), args.out)
+    except ExportError as exc:
+        print(f"evidence export-r: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    arms = sum(a.k for a in analyses)
+    print(
+        f"evidence export-r: {len(analyses)} {'analysis' if len(analyses) == 1 else 'analyses'} "
+        f"({arms} study arms in all) written to "
+        f"{args.out}; run them with: cd {args.out} && Rscript run_all.R",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _add_export_r(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export-r",
+        help="write R (metafor) scripts that reproduce every pooled result",
+        description=(
+            "For each analysis of the report (outcome x effect, with the same view options): "
+            "NAME.R, NAME.data.csv (the arm-level numbers, with citekey, arm, locator and "
+            "confidence) and NAME.expected.csv (the product's per-group results). `Rscript "
+            "NAME.R` in the folder needs only base R and metafor: it computes the effect sizes "
+            "with escalc, fits each group with rma, writes NAME.metafor.csv (same columns), "
+            "prints a summary and draws forest() to NAME.pdf. run_all.R runs every script in "
+            "one R session. The folder is written whole or not at all."
+        ),
+        epilog="example: evidence export-r --out r/ --outcome meld --estimator DL --test knha",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--root", type=Path, default=Path("."), help="dataset folder (default: .)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder to write (new, empty, or an earlier export-r folder, which is replaced)",
+    )
+    _view_options(p, "export")
+    p.set_defaults(run=_export_r)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from evidence.export import ExportError, datapackage, write_folder
+
+    try:
+        write_folder(datapackage.files(args.root), args.out, marker=datapackage.DESCRIPTOR)
+    except ExportError as exc:
+        print(f"evidence export: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"evidence export: data package written to {args.out} ({datapackage.DESCRIPTOR} and the "
+        f"dataset's files); check it with: evidence validate --root {args.out}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write the dataset as a Frictionless Data package",
+        description=(
+            "A Frictionless Data package, ready to deposit: datapackage.json (a table schema "
+            "for every CSV, generated from the project's field rules and vocabularies) with "
+            "references.bib and data/*.csv copied byte for byte. The folder is itself a "
+            "dataset root: `evidence validate --root DIR` checks it."
+        ),
+        epilog="example: evidence export --format datapackage --out package/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--root", type=Path, default=Path("."), help="dataset folder (default: .)")
+    p.add_argument("--format", choices=("datapackage",), default="datapackage")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder to write (new, empty, or an earlier data package, which is replaced)",
+    )
+    p.set_defaults(run=_export)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -431,7 +557,15 @@ def parser() -> argparse.ArgumentParser:
 
     p.add_argument("--version", action="version", version=f"evidence {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_validate, _add_add, _add_diff, _add_report, _add_serve):
+    for add in (
+        _add_validate,
+        _add_add,
+        _add_diff,
+        _add_report,
+        _add_export_r,
+        _add_export,
+        _add_serve,
+    ):
         add(sub)
     return p
 
