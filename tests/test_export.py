@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 import evidence
+import evidence.compare
 from evidence import report
 from evidence.appraisal import validate as validate_appraisal
 from evidence.cli import main
@@ -159,7 +160,8 @@ def test_the_dashboard_zip_runs_in_r(r_runs):
 
 
 def test_data_file_traces_every_number_to_its_row():
-    """Every exported number is a row of data/outcomes.csv, as reported, with its locator."""
+    """Every exported number is a row of data/outcomes.csv, as reported, with its locator; the
+    numbers an effect uses (its sources) are marked."""
     data = evidence.load(EXPORT_FIXTURE)
     source = list(csv.DictReader((EXPORT_FIXTURE / "data/outcomes.csv").open(encoding="utf-8")))
     for effect in ("change", "control"):
@@ -168,15 +170,19 @@ def test_data_file_traces_every_number_to_its_row():
         assert list(a.numbers.columns) == list(rscript.DATA_COLUMNS)
         assert a.numbers["effect"].nunique() == a.k > 0
         for row in a.numbers.itertuples(index=False):
-            line = int(row.source.rsplit(":", 1)[1])
-            original = source[line - 2]  # line 1 is the header
-            assert (original["citekey"], original["arm"]) == (row.citekey, row.arm) or (
-                row.role == "control" and original["citekey"] == row.citekey
-            )
+            original = source[int(row.source.rsplit(":", 1)[1]) - 2]  # line 1 is the header
+            assert (original["citekey"], original["arm"]) == (row.citekey, row.arm)
+            assert (original["statistic"], original["timepoint"]) == (row.statistic, row.timepoint)
             assert float(original["value"]) == row.value_reported
             assert original["unit"] == row.unit_reported
             assert original["locator"] == row.locator and row.locator
             assert original["confidence"] == row.confidence
+            assert (row.n_reported == "TRUE") == bool(original["n"])
+        effects = evidence.compare.effects(data, question)
+        used = a.numbers[a.numbers["used"] == "TRUE"]
+        for i, sources in enumerate(effects.loc[effects["included"], "sources"], start=1):
+            lines = {f"data/outcomes.csv:{x}" for x in sources.rsplit(":", 1)[1].split(",")}
+            assert set(used.loc[used["effect"] == i, "source"]) == lines
     control = rscript.analysis(data, Question(outcome="meld", effect="control"))
     assert set(control.numbers["role"]) == {"treated", "control"}
 

@@ -65,6 +65,8 @@ DATA_COLUMNS = (
     "value",
     "unit",
     "n",
+    "n_reported",
+    "used",
     "value_reported",
     "unit_reported",
     "locator",
@@ -155,48 +157,65 @@ def analysis(
         question=question,
         method=method,
         test=test,
-        numbers=_numbers(data, included),
+        numbers=_numbers(data, question, included),
         expected=expected,
         excluded=int((~frame["included"]).sum()),
     )
 
 
-def _numbers(data: Dataset, included: pd.DataFrame) -> pd.DataFrame:
-    """The outcome rows each included study arm rests on (its ``sources``), one per number."""
-    outcomes = data.outcomes.set_index("source_line", drop=False)
+def _numbers(data: Dataset, question: Question, included: pd.DataFrame) -> pd.DataFrame:
+    """Every number of the cells each included study arm rests on, one per row.
+
+    A cell is what one arm reports for one quantity at one timepoint; the effect's ``sources``
+    name the numbers it uses (``used``), and the cell's other numbers come along because the
+    product reads the cell's n from all of them.
+    """
+    outcomes = data.outcomes[data.outcomes["outcome"] == question.outcome]
+    if "n_reported" not in outcomes:  # a frame from before the loader said so
+        outcomes = outcomes.assign(n_reported=False)
+    planned = data.arms.loc[data.arms["n_basis"] == "planned", ["citekey", "arm"]]
+    planned_arms = set(zip(planned["citekey"], planned["arm"], strict=True))
+    by_line = outcomes.set_index("source_line", drop=False)
+    cell_of = ["citekey", "arm", "quantity", "timepoint"]
     records = []
     for effect, row in enumerate(included.itertuples(index=False), start=1):
-        lines = [int(x) for x in str(row.sources).rsplit(":", 1)[-1].split(",") if x.strip()]
-        for line in lines:
-            o = outcomes.loc[line]
-            if o["arm"] == row.arm:
+        used = {int(x) for x in str(row.sources).rsplit(":", 1)[-1].split(",") if x.strip()}
+        cells = {tuple(by_line.loc[line, cell_of]) for line in used}
+        rows = outcomes[[tuple(r) in cells for r in outcomes[cell_of].itertuples(index=False)]]
+        for o in rows.itertuples(index=False):
+            if o.arm == row.arm:
                 role = "treated"
-            elif o["arm"] == row.comparator:
+            elif o.arm == row.comparator:
                 role = "control"
             else:  # the product's own bookkeeping is broken: say so rather than export it
                 raise ValueError(
-                    f"{row.citekey}: outcomes line {line} is neither arm {row.arm!r} nor its "
-                    f"comparator {row.comparator!r}"
+                    f"{row.citekey}: outcomes line {o.source_line} is neither arm {row.arm!r} "
+                    f"nor its comparator {row.comparator!r}"
                 )
+            reported = bool(o.n_reported)
+            # A planned arm size never stands in for an n (the product ignores it too).
+            stand_in_ok = (o.citekey, o.arm) not in planned_arms
             records.append(
                 {
                     "effect": effect,
-                    "citekey": row.citekey,
+                    "citekey": o.citekey,
                     "study": row.label,
                     "group": row.group,
-                    "arm": row.arm,
+                    "arm": o.arm,
                     "role": role,
-                    "quantity": o["quantity"],
-                    "timepoint": o["timepoint"],
-                    "statistic": o["statistic"],
-                    "value": float(o["value"]),
-                    "unit": o["unit"],
-                    "n": o["n"],
-                    "value_reported": float(o["value_reported"]),
-                    "unit_reported": o["unit_reported"],
-                    "locator": o["locator"],
-                    "confidence": o["confidence"],
-                    "source": f"{o['source_file']}:{line}",
+                    "quantity": o.quantity,
+                    "timepoint": o.timepoint,
+                    "statistic": o.statistic,
+                    "value": float(o.value),
+                    "unit": o.unit,
+                    "n": o.n if reported or stand_in_ok else pd.NA,
+                    "n_reported": "TRUE" if reported else "FALSE",
+                    "used": "TRUE" if int(o.source_line) in used else "FALSE",
+                    "value_reported": float(o.value_reported),
+                    "unit_reported": o.unit_reported,
+                    "locator": o.locator,
+                    "confidence": o.confidence,
+                    "source": f"{o.source_file}:{o.source_line}",
                 }
             )
     frame = pd.DataFrame.from_records(records, columns=list(DATA_COLUMNS))
@@ -245,7 +264,7 @@ def _r_number(x: float) -> str:
 def _script(a: Analysis) -> str:
     q = a.question
     unit = unit_of(q.outcome)
-    stats = set(a.numbers["statistic"])
+    stats = set(a.numbers.loc[a.numbers["used"] == "TRUE", "statistic"])
     if a.k == 0:
         effect_sizes = [_EMPTY]
     else:
@@ -320,6 +339,8 @@ def _script(a: Analysis) -> str:
     }
     text = "".join(p for p in parts if p)
     text = text.replace("@ASSUMED@", _ASSUMED_R if q.measure == "MC" else "")
+    text = text.replace("@CELL_N@", _CELL_N).replace("@SHARED@", _SHARED)
+    text = text.replace("@SPLIT@", "events and patients are" if q.binary else "n is")
     text = text.replace(
         "@R_LINE@", "r <- @RI@  # assumed pre-post correlation\n" if q.measure == "MC" else ""
     )
@@ -381,18 +402,13 @@ numbers <- read.csv(paste0(name, ".data.csv"), stringsAsFactors = FALSE)
 # A "cell" is what one arm reports for one quantity (level or change) at one timepoint. Give
 # each statistic its own column; a statistic the cell does not report stays NA.
 numbers$cell <- paste(numbers$effect, numbers$role, numbers$quantity, numbers$timepoint)
-cells <- numbers[!duplicated(numbers$cell), c("cell", "effect", "role", "quantity", "timepoint")]
+cells <- numbers[!duplicated(numbers$cell),
+                 c("cell", "effect", "role", "arm", "quantity", "timepoint")]
 for (s in c("mean", "sd", "se", "median", "q1", "q3", "min", "max")) {
   rows <- numbers[numbers$statistic == s, ]
   cells[[s]] <- rows$value[match(cells$cell, rows$cell)]
 }
-# The patients behind a cell: the smallest n among its numbers (a number's own n where the
-# paper gives one, e.g. completers; else the arm's n).
-cells$n <- sapply(cells$cell, function(id) {
-  n <- numbers$n[numbers$cell == id & !is.na(numbers$n)]
-  if (length(n)) min(n) else NA
-})
-"""
+@CELL_N@"""
 
 _CELLS_BINARY = """\
 
@@ -401,23 +417,30 @@ numbers <- read.csv(paste0(name, ".data.csv"), stringsAsFactors = FALSE)
 
 # A "cell" is what one arm reports at one timepoint: events and, where given, the total.
 numbers$cell <- paste(numbers$effect, numbers$role, numbers$timepoint)
-cells <- numbers[!duplicated(numbers$cell), c("cell", "effect", "role", "timepoint")]
+cells <- numbers[!duplicated(numbers$cell), c("cell", "effect", "role", "arm", "timepoint")]
 for (s in c("events", "total")) {
   rows <- numbers[numbers$statistic == s, ]
   cells[[s]] <- rows$value[match(cells$cell, rows$cell)]
 }
-# Where the paper gives no denominator, the arm's n is used (the product does the same and
+@CELL_N@# Where the paper gives no denominator, the cell's n is used (the product does the same and
 # says so in its table of effects).
-cells$n <- sapply(cells$cell, function(id) {
-  n <- numbers$n[numbers$cell == id & !is.na(numbers$n)]
-  if (length(n)) min(n) else NA
-})
 cells$total <- ifelse(is.na(cells$total), cells$n, cells$total)
 """
 
+_CELL_N = """\
+# The patients behind a cell: the n the paper gives for these numbers (the smallest, if it
+# gives several, e.g. completers), else the arm's size standing in for it (n_reported FALSE).
+cells$n <- sapply(cells$cell, function(id) {
+  rows <- numbers[numbers$cell == id & !is.na(numbers$n), ]
+  own <- rows$n[rows$n_reported]
+  if (length(own)) min(own) else if (nrow(rows)) min(rows$n) else NA
+})
+"""
+
 _SE = """
-# An SE and its n give the SD: SD = SE * sqrt(n).
-from_se <- is.na(cells$sd) & !is.na(cells$se)
+# Mean and SD of each cell, in the product's order of preference: a reported mean and SD, else
+# a mean and its SE (SD = SE * sqrt(n)), else a median with quartiles and/or range (below).
+from_se <- is.na(cells$sd) & !is.na(cells$mean) & !is.na(cells$se)
 cells$sd[from_se] <- cells$se[from_se] * sqrt(cells$n[from_se])
 """
 
@@ -428,7 +451,8 @@ _FIVENUM = """
 # does not have yet, so the published formulas are written out here exactly as the product
 # applies them (with metafor >= 4.0, conv.fivenum() gives the same values). As in
 # conv.fivenum(), a cell with n < 5 or failing Shi et al.'s (2023) skewness test is not
-# converted (the product then leaves the arm out, so no such cell is in the data file).
+# converted (the product then leaves the arm out, so no such cell is in the data file). A cell
+# with a reported mean and SD (or SE) keeps those.
 fivenum_mean_sd <- function(min, q1, median, q3, max, n) {
   if (is.na(n) || n < 5) return(c(NA, NA))
   xi <- 2 * qnorm((n - 0.375) / (n + 0.25))        # expected range of n normal values, in SDs
@@ -462,7 +486,7 @@ fivenum_mean_sd <- function(min, q1, median, q3, max, n) {
   if (isTRUE(skew >= crit)) return(c(NA, NA))  # too skewed for the normal-data formulas
   c(mean, sd)
 }
-for (i in which(is.na(cells$mean) & !is.na(cells$median))) {
+for (i in which((is.na(cells$mean) | is.na(cells$sd)) & !is.na(cells$median))) {
   converted <- with(cells[i, ], fivenum_mean_sd(min, q1, median, q3, max, n))
   cells$mean[i] <- converted[1]
   cells$sd[i] <- converted[2]
@@ -472,7 +496,15 @@ for (i in which(is.na(cells$mean) & !is.na(cells$median))) {
 _ARMS = """
 # ---- 2. Effect sizes --------------------------------------------------------------------------
 # One row per study arm, in the product's order; its cells on the treated and control side.
-arms <- numbers[!duplicated(numbers$effect), c("effect", "citekey", "study", "group", "arm")]
+first <- numbers$role == "treated" & !duplicated(paste(numbers$effect, numbers$role))
+arms <- numbers[first, c("effect", "citekey", "study", "group", "arm")]
+"""
+
+_SHARED = """
+# A control arm compared with several cell arms of this analysis (a multi-arm trial) is split
+# evenly between the comparisons (Cochrane Handbook 23.3.4), so that its patients are not
+# counted twice: its @SPLIT@ divided by the number of comparisons it serves.
+shared <- ave(arms$effect, arms$citekey, control$arm, FUN = length)
 """
 
 _EFFECTS_MC = (
@@ -504,6 +536,7 @@ treated <- treated[match(arms$effect, treated$effect), ]
 control <- cells[cells$role == "control", ]
 control <- control[match(arms$effect, control$effect), ]
 arms$timepoint <- treated$timepoint
+@SHARED@control$n <- control$n / shared
 
 # Cells minus control at the same timepoint, both arms on the same basis (changes from baseline
 # where both report them, else follow-up levels, as the product chose): metafor's "MD".
@@ -534,6 +567,8 @@ treated <- treated[match(arms$effect, treated$effect), ]
 control <- cells[cells$role == "control", ]
 control <- control[match(arms$effect, control$effect), ]
 arms$timepoint <- treated$timepoint
+@SHARED@control$events <- control$events / shared
+control$total <- control$total / shared
 
 # Events in the cell arm versus its control arm; a table with a zero cell gets 1/2 added to
 # every cell (metafor's default, which the product follows).
