@@ -315,7 +315,7 @@ def test_funnel_with_nothing_in_scope(data):
 
 
 def test_evidence_map(data):
-    frame = map_frame(data.studies, data.arms)
+    frame = map_frame(data.clinical_studies, data.treated_arms)
     clinical = data.studies[
         (data.studies["kind"] == "study") & (data.studies["species"] == "human")
     ]
@@ -386,7 +386,7 @@ def test_every_figure_is_valid_plotly(data):
             )
         ),
         funnel_plot(R.funnel(frame), "meld"),
-        evidence_map_plot(map_frame(data.studies, data.arms)),
+        evidence_map_plot(map_frame(data.clinical_studies, data.treated_arms)),
         leave_one_out_plot(R.leave_one_out(frame), ref, "MC", "meld"),
         cumulative_plot(R.cumulative(frame), ref, "MC", "meld"),
         estimator_grid_plot(R.estimator_grid(frame), "MC"),

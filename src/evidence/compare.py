@@ -42,6 +42,7 @@ from evidence.vocab import (
     DEFAULT_GROUPS,
     DEFAULT_OUTCOME,
     OUTCOME_RECORDS,
+    PLANNED,
 )
 
 EffectType = Literal["change", "control"]
@@ -481,13 +482,11 @@ def effects(data: Dataset, question: Question) -> pd.DataFrame:
     ``follow_up`` when the registry gives one). A control arm shared by several comparisons in
     the analysis has its n (and events) split between them (``derived`` says so).
     """
-    studies = data.studies.set_index("citekey")
     outcomes = data.outcomes[data.outcomes["outcome"] == question.outcome]
-    clinical = studies[(studies["kind"] == "study") & (studies["species"] == "human")]
-    arms = data.arms[data.arms["citekey"].isin(clinical.index)].copy()
-    planned = arms["n_basis"] == "planned"
+    clinical = data.clinical_studies.set_index("citekey")
     # A planned arm size is not a count of patients: it never becomes an n or a variance.
-    arms["n"] = arms["n"].mask(planned)
+    arms = data.clinical_arms
+    planned = arms["n_basis"] == PLANNED
     cells = _cells(outcomes, set(zip(arms["citekey"][planned], arms["arm"][planned], strict=True)))
     follow = clinical["follow_up_months"]
     tp_months = dict(zip(outcomes["timepoint"], outcomes["timepoint_months"], strict=True))

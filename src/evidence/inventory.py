@@ -20,10 +20,7 @@ def clinical_arms(data: Dataset) -> pd.DataFrame:
 
     An arm whose size is only planned keeps its place but not its n: nobody was treated yet.
     """
-    studies = data.studies.query("kind == 'study' and species == 'human'")
-    arms = data.arms.merge(studies[["citekey", "design"]], on="citekey")
-    arms["n"] = arms["n"].mask(arms["n_basis"] == "planned")
-    return arms
+    return data.clinical_arms.merge(data.clinical_studies[["citekey", "design"]], on="citekey")
 
 
 def by_group(data: Dataset) -> pd.DataFrame:
@@ -67,9 +64,7 @@ def registry_counts(data: Dataset) -> dict[str, int]:
     studies = data.studies
     return {
         "entries": len(studies),
-        "clinical studies": int(
-            ((studies["kind"] == "study") & (studies["species"] == "human")).sum()
-        ),
+        "clinical studies": len(data.clinical_studies),
         "animal studies": int((studies["design"] == "animal").sum()),
         "meta-analyses": int((studies["kind"] == "meta-analysis").sum()),
         "numbers": len(data.outcomes),

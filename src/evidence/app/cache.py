@@ -59,8 +59,7 @@ def load_rob(data: Dataset) -> tuple[pd.DataFrame, str]:
 
 def clinical_studies(data: Dataset) -> pd.DataFrame:
     """The registry's clinical studies (not meta-analyses, not animal studies)."""
-    studies = data.studies
-    return studies[(studies["kind"] == "study") & (studies["species"] == "human")]
+    return data.clinical_studies
 
 
 class Analysis:

@@ -257,7 +257,7 @@ def central_claim(
 
     groups = GRADE_GROUPS
     studies = dataset.studies
-    clinical = studies[(studies["kind"] == "study") & (studies["species"] == "human")]
+    clinical = dataset.clinical_studies
     arms = dataset.arms
     test_rows = []
     pooled_keys: dict[str, set[str]] = {g: set() for g in groups}
@@ -293,11 +293,11 @@ def central_claim(
     tests = pd.DataFrame.from_records(test_rows)
 
     group_rows = []
+    treated = dataset.treated_arms  # real n: a planned size is NaN, nobody was treated yet
     for g in groups:
-        in_group = arms[(arms["group"] == g) & arms["citekey"].isin(clinical["citekey"])]
+        in_group = treated[treated["group"] == g]
         keys = set(in_group["citekey"])
         designs = clinical[clinical["citekey"].isin(keys)]["design"]
-        counted = in_group[in_group["n_basis"] != "planned"]
         seed_only = clinical[clinical["citekey"].isin(keys)]["confidence"].eq("seed-only").sum()
         group_rows.append(
             {
@@ -305,7 +305,7 @@ def central_claim(
                 "studies": len(keys),
                 "controlled": int(designs.isin(CONTROLLED_DESIGNS).sum()),
                 "randomised": int((designs == "RCT").sum()),
-                "patients_treated": int(counted["n"].fillna(0).sum()),
+                "patients_treated": int(in_group["n"].fillna(0).sum()),
                 "studies_pooled": len(pooled_keys[g]),
                 "studies_seed_only": int(seed_only),
             }

@@ -17,6 +17,7 @@ from evidence.data.problems import DatasetError, Problem, file_order
 from evidence.data.rules import bib_problems, cross_file_problems
 from evidence.data.tables import Table, read_table, row_problems
 from evidence.registry import BibEntry, Registry, read_registry
+from evidence.vocab import CELL_GROUPS, CLINICAL_KIND, CLINICAL_SPECIES, PLANNED
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,31 @@ class Dataset:
 
     def study(self, citekey: str) -> pd.Series:
         return self.studies.set_index("citekey").loc[citekey]
+
+    # -- the selections every stage shares (write them here, never again by hand) ---------------
+
+    @property
+    def clinical_studies(self) -> pd.DataFrame:
+        """Studies in patients: ``kind`` study and ``species`` human (no meta-analysis, no
+        animal study)."""
+        s = self.studies
+        return s[(s["kind"] == CLINICAL_KIND) & (s["species"] == CLINICAL_SPECIES)]
+
+    @property
+    def clinical_arms(self) -> pd.DataFrame:
+        """Arms of the clinical studies with their real n: a ``planned`` size is a target, not
+        patients, so its ``n`` is NaN here (the arm keeps its row; ``n_basis`` still says
+        planned). A copy: callers may add columns."""
+        arms = self.arms[self.arms["citekey"].isin(self.clinical_studies["citekey"])].copy()
+        arms["n"] = arms["n"].mask(arms["n_basis"] == PLANNED)
+        return arms
+
+    @property
+    def treated_arms(self) -> pd.DataFrame:
+        """Clinical arms that received cells (a cell group, not G-CSF alone or control), with
+        their real n as in :attr:`clinical_arms`."""
+        arms = self.clinical_arms
+        return arms[arms["group"].isin(CELL_GROUPS)]
 
 
 @dataclass(frozen=True)

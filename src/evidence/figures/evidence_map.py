@@ -15,14 +15,29 @@ import plotly.graph_objects as go
 from evidence.figures.palette import design_colour, design_symbol
 from evidence.figures.style import SMALL_SIZE, base_layout, esc, fmt_n
 from evidence.schema import CELL_GROUPS, DESIGNS
+from evidence.vocab import PLANNED
 
 #: Human designs, one trace each (animal studies are not on the map).
 MAP_DESIGNS = tuple(d for d in DESIGNS if d != "animal")
 
 
+def _treated(patients: float) -> str:
+    # NaN when no arm's size is given, or the arms are only planned (nobody treated yet)
+    if math.isfinite(patients):
+        return f"{fmt_n(patients)} treated"
+    return "patients treated: not reported"
+
+
 def map_frame(studies: pd.DataFrame, arms: pd.DataFrame) -> pd.DataFrame:
-    """One row per (clinical study, cell group): year, design, patients treated in the group."""
-    clinical = studies[(studies["kind"] == "study") & (studies["species"] == "human")]
+    """One row per (study, cell group): year, design, patients treated in the group.
+
+    ``studies`` and ``arms`` are :attr:`Dataset.clinical_studies` and
+    :attr:`Dataset.treated_arms`: the arms' ``n`` must be real (a planned size is NaN there, so
+    a study whose arms are only planned shows no patients).
+    """
+    if "n_basis" in arms and arms["n"].notna().where(arms["n_basis"] == PLANNED, False).any():
+        raise ValueError("arms with a planned n: pass Dataset.treated_arms (real n only)")
+    clinical = studies
     cell_arms = arms[arms["group"].isin(CELL_GROUPS) & arms["citekey"].isin(clinical["citekey"])]
     patients = cell_arms.groupby(["citekey", "group"], sort=False)["n"].sum(min_count=1)
     info = clinical.set_index("citekey")
@@ -92,7 +107,7 @@ def evidence_map_plot(
         ]
         hover = [
             f"<b>{esc(r.label)}</b> \u00b7 {esc(r.design)}<br>cell group {esc(r.group)}: "
-            f"{fmt_n(r.patients)} treated (study {fmt_n(r.n_total)})<br>"
+            f"{_treated(r.patients)} (study {fmt_n(r.n_total)})<br>"
             f"country: {esc(r.country or 'not reported')}<br>"
             f"route: {esc(r.route or 'not reported')}<br>"
             f"dose: {esc(r.dose or 'not reported')}<br>"

@@ -223,7 +223,7 @@ class StudiesView(BaseView):
         from evidence.figures.evidence_map import evidence_map_plot, map_frame
 
         if self._map_frame is None:
-            self._map_frame = map_frame(self.data.studies, self.data.arms)
+            self._map_frame = map_frame(self.data.clinical_studies, self.data.treated_arms)
         shown = self._map_frame[self._map_frame["citekey"].isin(self.filtered()["citekey"])]
         self._highlight = self.study.value
         fig = evidence_map_plot(shown, highlight=self._highlight or None)
