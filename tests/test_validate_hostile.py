@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import evidence
+from evidence import appraisal, compare
 from evidence.cli import main
 from evidence.data.grammar import TIMEPOINT, parse_number, timepoint_months
 from evidence.dataset import validate
@@ -44,9 +45,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def errors(root: Path) -> list[str]:
-    return [
-        str(p) for p in validate(root) + evidence.appraisal.validate(root) if p.severity == "error"
-    ]
+    return [str(p) for p in validate(root) + appraisal.validate(root) if p.severity == "error"]
 
 
 @pytest.mark.parametrize(
@@ -197,3 +196,18 @@ def test_the_number_grammar_is_strict(text):
 )
 def test_the_number_grammar_reads_plain_decimals(text, value):
     assert parse_number(f" {text} ") == value
+
+
+def test_a_zero_sd_is_left_out_with_a_reason_instead_of_crashing_the_pooling(valid_copy):
+    # Found by test_validate_properties: validate accepts an SD of 0 (an IQR of 0 is honest for
+    # a small group's integer score), and rma raised on its infinite weight.
+    outcomes = valid_copy / "data/outcomes.csv"
+    edit(outcomes, "MSC,meld,level,6 mo,sd,4.0,", "MSC,meld,level,6 mo,sd,0,")
+    edit(outcomes, "control,meld,level,6 mo,sd,5.0,", "control,meld,level,6 mo,sd,0,")
+    assert errors(valid_copy) == []
+    data = evidence.load(valid_copy)
+    question = compare.Question(outcome="meld", effect="control", groups=("MSC",))
+    frame = compare.effects(data, question)
+    row = frame[frame["citekey"] == "alpha2010_trial"].iloc[0]
+    assert not row["included"] and "no sampling variance" in row["reason"]
+    assert compare.pool(frame, question).groups["MSC"] is None

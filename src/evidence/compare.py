@@ -735,6 +735,9 @@ def _compute(
             derived.append("n at this visit not reported: the arm's size stands in")
         if row["timepoint"] == "end" and math.isfinite(float(str(row["timepoint_months"]))):
             derived.append("visit not stated: placed at the end of the study's follow-up")
+        if not reason and vi == 0:
+            # An SD (or IQR) of 0, or r = 1 with equal SDs: the weight 1/vi would be infinite.
+            reason = "no sampling variance (an SD of 0): cannot be weighted"
         se = math.sqrt(vi) if vi >= 0 else math.nan
         rows.append(
             row
