@@ -28,6 +28,7 @@ from evidence.figures import (
 from evidence.figures import forest as forest_module
 from evidence.figures.funnel import TRACES as FUNNEL_TRACES
 from evidence.figures.palette import CONFIDENCE_SYMBOLS, DESIGN_SYMBOLS
+from evidence.vocab import CONFIDENCES
 
 from .conftest import ROOT
 
@@ -109,7 +110,7 @@ def test_palette_is_okabe_ito_and_covers_groups():
     assert all(c in okabe for c in colours if c != GROUP_COLOURS["control"])
     assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in colours)
     assert len(set(DESIGN_SYMBOLS.values())) == len(DESIGN_SYMBOLS)
-    assert len(set(CONFIDENCE_SYMBOLS.values())) == 3
+    assert len(set(CONFIDENCE_SYMBOLS.values())) == len(CONFIDENCES) == 4
 
 
 def test_forest_has_no_overall_diamond_by_default(data):
@@ -165,7 +166,8 @@ def test_forest_locators_in_hover(data):
 
 
 def test_forest_ratio_is_back_transformed_on_a_log_axis(data):
-    q = Question(outcome="deaths", effect="control", binary_measure="RR")
+    # Newsome 2018's deaths were read on a third-party copy: include that level here
+    q = Question(outcome="deaths", effect="control", binary_measure="RR", confidence="third-party")
     pooled = pool(effects(data, q), q)
     fig = forest_plot(pooled)
     assert fig.layout.xaxis.type == "log"

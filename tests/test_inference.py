@@ -6,8 +6,10 @@ alone, one shared control), a planned-size study and a study whose last visit is
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,7 @@ from evidence.compare import (
     subgroup_sentence,
     summary,
 )
+from evidence.dataset import validate
 from evidence.meta import difference_test, rma, subgroups
 
 from .conftest import FIXTURES
@@ -79,7 +82,7 @@ EXTRA_BIB = """
 EXTRA_ARMS = """kappa2018_trial,standard care,control,30,randomised,abstract,verified,
 kappa2018_trial,G-CSF,G-CSF,30,randomised,abstract,verified,
 kappa2018_trial,G-CSF + CD133+,HSC,30,randomised,abstract,verified,
-lambda2019_plan,MSC,MSC,12,planned,abstract,verified,
+lambda2019_plan,MSC,MSC,12,treated,abstract,verified,
 mu2014_series,CD34+,HSC,9,treated,abstract,verified,
 """
 
@@ -284,7 +287,15 @@ def test_shared_control_is_split_between_its_comparisons(built):
 
 
 def test_planned_arm_size_never_reaches_a_variance(built):
-    frame = effects(built, Question(outcome="meld", groups=("MSC",)))
+    # validate refuses such rows (below); the comparison still never uses a planned n
+    arms = built.arms.copy()
+    arms.loc[arms["citekey"] == "lambda2019_plan", "n_basis"] = "planned"
+    frame = effects(
+        dataclasses.replace(built, arms=arms), Question(outcome="meld", groups=("MSC",))
+    )
+    assert arm(effects(built, Question(outcome="meld", groups=("MSC",))), "lambda2019_plan", "MSC")[
+        "included"
+    ]
     planned = arm(frame, "lambda2019_plan", "MSC")
     assert not planned["included"] and math.isnan(planned["vi"])
     assert math.isnan(planned["n"])
@@ -368,3 +379,107 @@ def test_knapp_hartung_zero_and_absurd_widths_carry_a_note():
     wide = pool(apart, Question(groups=("HSC",)), test="knha")
     assert any("times as wide as the z interval" in n for n in wide.notes)
     assert not pool(apart, Question(groups=("HSC",)), test="z").notes
+
+
+# --- provenance, comparators and planned sizes in `evidence validate` -------------------------
+
+
+def _append(root: Path, name: str, text: str) -> None:
+    with (root / "data" / name).open("a") as f:
+        f.write(text)
+
+
+def _problems(root: Path) -> list[str]:
+    return [str(p) for p in validate(root)]
+
+
+def test_secondary_locator_must_name_a_review(valid_copy: Path):
+    _append(
+        valid_copy,
+        "outcomes.csv",
+        "gamma2012_series,BM-MNC,bilirubin,level,4 mo,mean,40,umol/L,,"
+        "secondary: machine-rewritten copy,secondary,,\n"
+        "gamma2012_series,BM-MNC,bilirubin,level,4 mo,sd,9,umol/L,,"
+        "secondary: alpha2010_trial Table 1,secondary,,\n",
+    )
+    found = [p for p in _problems(valid_copy) if "[locator]" in p]
+    assert len(found) == 2
+    assert found[0].startswith("data/outcomes.csv:23: error: gamma2012_series [locator]")
+    assert "'machine-rewritten' is not a meta-analysis" in found[0]
+    assert "'alpha2010_trial' is not a meta-analysis" in found[1]
+    # the fixture's own secondary row names omega2020_ma, a meta-analysis: clean
+    assert not any(":22:" in p for p in found)
+
+
+def test_third_party_numbers_are_their_own_level_and_excluded_by_default(valid_copy: Path):
+    _append(
+        valid_copy,
+        "outcomes.csv",
+        "gamma2012_series,BM-MNC,meld,level,baseline,mean,18,points,,"
+        "rewritten copy of the abstract,third-party,https://example.org/copy,\n"
+        "gamma2012_series,BM-MNC,meld,level,baseline,sd,4,points,,"
+        "rewritten copy of the abstract,third-party,,\n",
+    )
+    problems = _problems(valid_copy)
+    assert not any(": error:" in p for p in problems)
+    (warning,) = [p for p in problems if "[source_url]" in p]
+    assert warning.startswith("data/outcomes.csv:24: warning: gamma2012_series [source_url]")
+    data = evidence.load(valid_copy)
+    assert (data.outcomes["confidence"] == "third-party").sum() == 2
+
+
+def test_confidence_filter_excludes_third_party_unless_asked(built: evidence.Dataset):
+    outcomes = built.outcomes.copy()
+    mine = outcomes["citekey"] == "kappa2018_trial"
+    outcomes.loc[mine, "confidence"] = "third-party"
+    data = dataclasses.replace(built, outcomes=outcomes)
+    q = Question(outcome="deaths", effect="change", groups=("HSC",))
+    default = arm(effects(data, q), "kappa2018_trial", "G-CSF + CD133+")
+    assert not default["included"] and "numbers are third-party" in default["reason"]
+    asked = arm(
+        effects(data, q.with_(confidence="third-party")), "kappa2018_trial", "G-CSF + CD133+"
+    )
+    assert asked["included"] and asked["confidence"] == "third-party"
+    # every level is in the filter that includes everything
+    assert arm(effects(data, q.with_(confidence="seed-only")), "kappa2018_trial", "G-CSF + CD133+")[
+        "included"
+    ]
+
+
+def test_comparator_names_an_arm_of_the_same_study(valid_copy: Path):
+    path = valid_copy / "data" / "arms.csv"
+    lines = path.read_text().splitlines()
+    lines[0] += ",comparator"
+    lines[1] += ",placebo"  # alpha's MSC arm: no such arm
+    lines[2] += ",MSC"  # alpha's control: a control has no comparator
+    lines[3] += ","
+    path.write_text("\n".join(lines) + "\n")
+    found = [p for p in _problems(valid_copy) if "[comparator]" in p]
+    assert found == [
+        "data/arms.csv:2: error: alpha2010_trial [comparator] comparator 'placebo' is not "
+        "another arm of this study; expected one of 'control'",
+        "data/arms.csv:3: error: alpha2010_trial [comparator] a control arm has no "
+        "comparator; expected leave it blank",
+    ]
+
+
+def test_several_controls_without_comparator_are_not_paired(valid_copy: Path):
+    _append(valid_copy, "arms.csv", "alpha2010_trial,placebo,control,,,,verified,\n")
+    (warning,) = [p for p in _problems(valid_copy) if "[comparator]" in p]
+    assert warning.startswith("data/arms.csv:2: warning: alpha2010_trial [comparator]")
+    data = evidence.load(valid_copy)
+    q = Question(outcome="meld", effect="control", groups=("MSC",))
+    row = arm(effects(data, q), "alpha2010_trial", "MSC")
+    assert not row["included"] and "2 control arms and no comparator named" in row["reason"]
+
+
+def test_numbers_on_a_planned_arm_are_refused(valid_copy: Path):
+    path = valid_copy / "data" / "arms.csv"
+    path.write_text(
+        path.read_text().replace(
+            "gamma2012_series,BM-MNC,BM-MNC,10,treated", "gamma2012_series,BM-MNC,BM-MNC,10,planned"
+        )
+    )
+    found = [p for p in _problems(valid_copy) if "planned" in p and ": error:" in p]
+    assert len(found) == 8  # every gamma row without its own n
+    assert found[0].startswith("data/outcomes.csv:15: error: gamma2012_series [arm]")

@@ -68,7 +68,7 @@ def test_an_empty_arms_file_is_one_clear_error(valid_copy, capsys):
     # One error that says what is wrong, not one per outcome row about missing arms.
     assert [line for line in out.splitlines() if ": error:" in line] == [
         "data/arms.csv:1: error: file is empty; expected a header row: "
-        "citekey,arm,group,n,n_basis,locator,confidence,note"
+        "citekey,arm,group,n,n_basis,locator,confidence,note,comparator"
     ]
 
 

@@ -390,10 +390,15 @@ def _append_rows(path: Path, table: schema.TableSpec, rows: list[list[str]]) -> 
                 )
             ]
         )
-    if [h.strip() for h in header] != list(table.columns):
+    names = [h.strip() for h in header]
+    # A file may stop before trailing optional columns added later (arms.csv's comparator).
+    if names != list(table.columns)[: len(names)] or any(
+        len(r) > len(names) and any(r[len(names) :]) for r in rows
+    ):
         raise AddRefused(
             [Problem(table.path, 1, None, None, "unexpected header", ",".join(table.columns))]
         )
+    rows = [(r + [""] * len(names))[: len(names)] for r in rows]
     newline = "\r\n" if "\r\n" in text else "\n"
     out = io.StringIO()
     csv.writer(out, lineterminator=newline).writerows(rows)

@@ -324,7 +324,13 @@ def _settings(args: argparse.Namespace):  # -> report.Settings (imported late: t
 
 def _view_options(p: argparse.ArgumentParser, what: str = "report") -> None:
     """The options that select the views: the same for the report and the R export."""
-    from evidence.compare import CONFIDENCE_FILTERS, DESIGN_FILTERS, OUTCOME_LABELS, TESTS, WINDOWS
+    from evidence.compare import (
+        CONFIDENCE_FILTERS,
+        DESIGN_FILTERS,
+        OUTCOME_LABELS,
+        POOL_TESTS,
+        WINDOWS,
+    )
     from evidence.meta.estimators import METHODS
     from evidence.vocab import DEFAULT_CONFIDENCE
 
@@ -336,7 +342,12 @@ def _view_options(p: argparse.ArgumentParser, what: str = "report") -> None:
     )
     p.add_argument("--effect", choices=("change", "control", "both"), default="both")
     p.add_argument("--estimator", choices=METHODS, default="REML")
-    p.add_argument("--test", choices=TESTS, default="z", help="z (Wald) or knha (Knapp-Hartung)")
+    p.add_argument(
+        "--test",
+        choices=POOL_TESTS,
+        default="z",
+        help="z (Wald), knha (Knapp-Hartung) or adhoc (Knapp-Hartung, scale factor at least 1)",
+    )
     p.add_argument("--design", choices=sorted(DESIGN_FILTERS), default="all")
     p.add_argument(
         "--confidence",

@@ -68,6 +68,10 @@ DESIGN_FILTERS = {
 CONFIDENCE_FILTERS = {
     "verified": ("verified numbers only", ("verified",)),
     "secondary": ("verified and secondary", ("verified", "secondary")),
+    "third-party": (
+        "verified, secondary and third-party copies",
+        ("verified", "secondary", "third-party"),
+    ),
     "seed-only": ("all, seed-only included", CONFIDENCES),
 }
 POPULATION_FILTERS = {

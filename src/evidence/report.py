@@ -36,6 +36,7 @@ from evidence.vocab import DEFAULT_CONFIDENCE, DEFAULT_GROUPS, MAIN_OUTCOMES
 Progress = Callable[[str], None]
 
 REPORT_OUTCOMES = MAIN_OUTCOMES
+TEST_NAMES = {"z": "Wald z", "knha": "Knapp-Hartung", "adhoc": "Knapp-Hartung (ad hoc)"}
 EFFECT_TITLES = {"change": "change from baseline within arms", "control": "cells versus control"}
 
 
@@ -67,7 +68,7 @@ class Settings:
 
     def describe(self) -> str:
         return (
-            f"{self.method} estimator, {'Knapp-Hartung' if self.test == 'knha' else 'Wald z'} "
+            f"{self.method} estimator, {TEST_NAMES.get(self.test, self.test)} "
             f"confidence intervals, {DESIGN_FILTERS[self.design][0]}, "
             f"{CONFIDENCE_FILTERS[self.confidence][0]}, time window "
             f"{WINDOWS[self.window][0]}, pre-post correlation r = {self.ri:g}"

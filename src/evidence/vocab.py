@@ -150,9 +150,11 @@ PLANNED = "planned"
 
 # --- confidence ---------------------------------------------------------------------------------
 
-#: How a number was read, surest first: own abstract or full text, a review's table, the seed
-#: article only.
-CONFIDENCES = ("verified", "secondary", "seed-only")
+#: How a number was read, surest first: own abstract or full text, a review's table, a
+#: third-party copy of the study's text (e.g. a machine-rewritten mirror of its abstract, where
+#: signs, units and decimal points may be lost), the seed article only.
+CONFIDENCES = ("verified", "secondary", "third-party", "seed-only")
+THIRD_PARTY = "third-party"
 
 # --- risk of bias -------------------------------------------------------------------------------
 

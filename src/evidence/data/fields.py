@@ -186,6 +186,9 @@ ARMS = _spec(
     FieldSpec("locator"),
     FieldSpec("confidence", "vocab", True, CONFIDENCES),
     FieldSpec("note"),
+    FieldSpec(
+        "comparator", description="for a treated arm: the arm of the same study it is compared with"
+    ),
 )
 
 OUTCOMES_SPEC = _spec(

@@ -133,9 +133,23 @@ def _timepoint(tp: object, long: bool = False) -> str:
     return tp
 
 
+#: Marks a row whose n at the visit is not reported (the arm's size stands in; issue 12).
+N_ASSUMED_MARK = "\u2020"
+
+
+def _n_text(r: Any) -> str:
+    assumed = getattr(r, "n_assumed", False) is True
+    return fmt_n(r.n) + (N_ASSUMED_MARK if assumed else "")
+
+
 def _study_label(r: Any) -> str:
     arm = "" if r.arm == r.group else f" \u00b7 {r.arm}"
-    return f"{r.label}{arm} \u00b7 {fmt_n(r.n)} \u00b7 {_timepoint(r.timepoint)}"
+    return f"{r.label}{arm} \u00b7 {_n_text(r)} \u00b7 {_timepoint(r.timepoint)}"
+
+
+def _visit_text(r: Any) -> str:
+    visit = getattr(r, "visit", None)  # the effects frame's visit (an 'end' placed by follow-up)
+    return visit if isinstance(visit, str) and visit else _timepoint(r.timepoint, long=True)
 
 
 def _hover_study(
@@ -152,7 +166,7 @@ def _hover_study(
     return (
         f"<b>{esc(r.label)}</b> \u00b7 {esc(r.design)}<br>"
         f"arm {esc(r.arm)} ({esc(r.group)}, {fmt_n(r.n)}){control}<br>"
-        f"time point: {esc(_timepoint(r.timepoint, long=True))}<br>"
+        f"time point: {esc(_visit_text(r))}<br>"
         f"{esc(measure)} {fmt(est)} (95% CI {fmt(lb)} to {fmt(ub)}) {esc(unit)}<br>"
         + (f"weight in group: {fmt(weight, 1)}%<br>" if weight is not None else "")
         + f"basis: {esc(r.basis)}{derived}<br>"
@@ -451,7 +465,8 @@ def forest_plot(
         },
         {
             "text": (
-                "\u25a0 verified  \u25a1 secondary  \u22a0 seed-only numbers \u00b7 square size ="
+                "\u25a0 verified  \u25a1 secondary  \u22a1 third-party copy  \u22a0 seed-only"
+                f" numbers \u00b7 {N_ASSUMED_MARK} n at the visit not reported \u00b7 square size ="
                 " weight in group<br>\u25c6 pooled estimate and 95% CI \u00b7 bar under \u25c6 ="
                 " 95% prediction interval (k \u2265 3)"
                 + (f"<br>{ROB_LEGEND}" if rob_records else "")

@@ -50,10 +50,12 @@ DESIGN_SYMBOLS = {
     "animal": "x",
 }
 
-#: How sure we are of a number: filled (verified), open (secondary), crossed (seed-only).
+#: How sure we are of a number: filled (verified), open (secondary), dotted (third-party copy),
+#: crossed (seed-only).
 CONFIDENCE_SYMBOLS = {
     "verified": "square",
     "secondary": "square-open",
+    "third-party": "square-open-dot",
     "seed-only": "square-x-open",
 }
 

@@ -49,6 +49,7 @@ def arm_problems(arms: Table, registry: Registry) -> list[Problem]:
             )
         if n is not None and n > 0 and float(n).is_integer():
             n_by_study[key] += int(n)
+    _comparators(report, arms)
     for key, total_arms in n_by_study.items():
         entry = study_entry(registry, key)
         n_total = parse_number(entry.get("n_total")) if entry else None
@@ -62,3 +63,38 @@ def arm_problems(arms: Table, registry: Registry) -> list[Problem]:
                 f"arm n summing to at most {int(n_total)}",
             )
     return report.problems
+
+
+def _comparators(report: Reporter, arms: Table) -> None:
+    """A treated arm's comparator is another arm of its study; a study with several control
+    arms names, for every treated arm, the one it is compared with (a dose-ranging study with a
+    control per dose would otherwise be paired by position)."""
+    by_study: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in arms.rows:
+        by_study[row["citekey"]][row["arm"]] = row["group"]
+    for row in arms.rows:
+        key, arm, comparator = row["citekey"], row["arm"], row["comparator"]
+        study = by_study[key]
+        if comparator and row["group"] == "control":
+            report.error(
+                row.line, key, "comparator", "a control arm has no comparator", "leave it blank"
+            )
+        elif comparator and (comparator == arm or comparator not in study):
+            others = sorted(a for a in study if a != arm)
+            report.error(
+                row.line,
+                key,
+                "comparator",
+                f"comparator {comparator!r} is not another arm of this study",
+                "one of " + ", ".join(map(repr, others)) if others else "an arm of this study",
+            )
+        controls = [a for a, g in study.items() if g == "control"]
+        if not comparator and row["group"] != "control" and len(controls) > 1:
+            report.warning(
+                row.line,
+                key,
+                "comparator",
+                f"the study has {len(controls)} control arms and this arm names none: it is "
+                "left out of comparisons with control",
+                "one of " + ", ".join(map(repr, controls)),
+            )

@@ -71,7 +71,7 @@ def bib_problems(registry: Registry) -> list[Problem]:
                 )
         seen.check(report, entry)
         confidence = entry.get("confidence")
-        if confidence in ("secondary", "seed-only"):
+        if confidence in ("secondary", "third-party", "seed-only"):
             report.warning(
                 entry.line_of("confidence"),
                 entry.key,

@@ -18,6 +18,7 @@ from evidence.data.vocabulary import (
     UNITS,
 )
 from evidence.registry import BibEntry, Registry
+from evidence.vocab import PLANNED, THIRD_PARTY
 
 # (citekey, arm, outcome, quantity, timepoint): the numbers that describe one arm at one time.
 Cell = tuple[str, str, str, str, str]
@@ -63,6 +64,16 @@ def outcome_problems(outcomes: Table, arms: Table, registry: Registry) -> list[P
             )
         seen[ident] = row.line
         limit = _patient_limit(arm_row, entry)
+        _provenance(report, row, registry)
+        if arm_row is not None and arm_row["n_basis"] == PLANNED and not row["n"]:
+            report.error(
+                row.line,
+                key,
+                "arm",
+                f"arm {arm!r} has only a planned size (n_basis planned): a number on it would "
+                "take a target for a count of patients",
+                "the arm's actual n and n_basis in data/arms.csv, or this number's own n",
+            )
         if value is not None:
             _value_problems(report, row, value)
             cells[ident[:5]][statistic] = (value, row)
@@ -148,16 +159,37 @@ def _n_and_source(report: Reporter, row: Row, limit: tuple[float, str] | None) -
             f"n {int(n)} is above {whose} of {int(most)}",
             f"at most {int(most)}",
         )
-    if row["confidence"] == "secondary" and not row["locator"].startswith("secondary:"):
+    if row["confidence"] == "seed-only":
+        report.warning(row.line, key, "confidence", "number stated only by the source article")
+
+
+def _provenance(report: Reporter, row: Row, registry: Registry) -> None:
+    """``secondary`` means read in a review's table: the locator names that review (a
+    meta-analysis of the registry). A number read on a third-party copy of a study's own text
+    is ``third-party`` and says where the copy is (``source_url``)."""
+    key, confidence, locator = row["citekey"], row["confidence"], row["locator"]
+    if confidence == "secondary":
+        after = locator.removeprefix("secondary:") if locator.startswith("secondary:") else ""
+        named = after.split()[:1]
+        review = registry.get(named[0]) if named else None
+        if review is None or review.get("kind") != "meta-analysis":
+            report.error(
+                row.line,
+                key,
+                "locator",
+                "a secondary number must name the review it was read in"
+                + (f" ({named[0]!r} is not a meta-analysis of references.bib)" if named else ""),
+                "'secondary: <citekey of a review> <table>', or confidence third-party for a "
+                "copy of the study's own text",
+            )
+    if confidence == THIRD_PARTY and not row["source_url"]:
         report.warning(
             row.line,
             key,
-            "locator",
-            "a secondary number should name the review it came from",
-            "'secondary: <citekey> <table>'",
+            "source_url",
+            "a third-party number should say which copy it was read on",
+            "the copy's URL",
         )
-    if row["confidence"] == "seed-only":
-        report.warning(row.line, key, "confidence", "number stated only by the source article")
 
 
 def _value_problems(report: Reporter, row: Row, value: float) -> None:
