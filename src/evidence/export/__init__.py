@@ -40,8 +40,10 @@ def check_target(out: Path, marker: str = MANIFEST) -> None:
     if out.is_dir() and any(out.iterdir()) and not (out / marker).is_file():
         raise ExportError(f"{out} is a folder with other files in it; choose a new or empty folder")
     parent = out.resolve().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # folders to create: their nearest existing ancestor decides
     if not parent.is_dir():
-        raise ExportError(f"cannot write {out}: no folder {parent}")
+        raise ExportError(f"cannot write {out}: {parent} is not a folder")
     if not os.access(parent, os.W_OK):
         raise ExportError(f"cannot write {out}: permission denied in {parent}")
 
@@ -56,6 +58,7 @@ def write_folder(files: Mapping[str, bytes | str], out: Path, marker: str = MANI
     out = Path(out)
     check_target(out, marker)
     parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
     old: Path | None = None
     try:
