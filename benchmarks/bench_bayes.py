@@ -39,10 +39,11 @@ def main() -> None:
     print(f"{'k':>5} {'bayes ms':>9} {'+shrink ms':>10} {'REML ms':>8} {'ratio':>7} {'ratio+':>7}")
     for k in SIZES:
         yi, vi = synthetic(k)
+        test = "knha" if k > 1 else "z"  # Knapp-Hartung needs k >= 2
         fns = {
-            "bayes": lambda: bayesmeta(yi, vi),
-            "shrink": lambda: bayesmeta(yi, vi).theta_median,
-            "reml": lambda: rma(yi, vi, method="REML", test="knha") if k > 1 else rma(yi, vi),
+            "bayes": lambda yi=yi, vi=vi: bayesmeta(yi, vi),
+            "shrink": lambda yi=yi, vi=vi: bayesmeta(yi, vi).theta_median,
+            "reml": lambda yi=yi, vi=vi, test=test: rma(yi, vi, method="REML", test=test),
         }
         for fn in fns.values():
             fn()

@@ -265,3 +265,12 @@ def test_author_workflow_end_to_end(tmp_path, capsys):
     assert "- added: `zeta2019_trial` Zeta 2019: RCT, MSC" in log
     assert "added: `zeta2019_trial` UC-MSC meld level 6 mo mean: - -> 14 points (verified)" in log
     assert "| MELD score | control | MSC |" in log
+
+
+def test_report_states_the_bayesian_model_and_its_prior(bundled_report):
+    page, tables = bundled_report
+    text = page.read_text(encoding="utf-8")
+    assert "Bayesian (half-normal prior on tau)" in text
+    assert "Half-normal(" in text and "prior on tau" in text
+    assert "Spahr 2013" in text  # the MELD threshold's source
+    assert any(p.name.startswith("bayes_") for p in tables.iterdir())

@@ -258,6 +258,7 @@ def _outcome_section(
     page.figure(forest_plot(pooled), f"forest-{name}")
     tables[f"effects_{name}"] = frame
     tables[f"pooled_{name}"] = _pooled_table(pooled)
+    _bayes_subsection(page, data, q, frame, name, tables)
     excluded = frame[~frame["included"]]
     if len(excluded):
         page.raw(
@@ -286,6 +287,61 @@ def _outcome_section(
     tables[f"leave1out_{name}"] = loo
     tables[f"cumulative_{name}"] = cum
     tables[f"grid_{name}"] = grid
+
+
+def _bayes_subsection(
+    page: _Page,
+    data: Dataset,
+    q: Question,
+    frame: pd.DataFrame,
+    name: str,
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    """The same groups under the Bayesian model (evidence.bayesian), prior stated."""
+    from evidence.bayesian import BAYES_LABEL, default_tau_prior, pool_bayes, summary_frame
+    from evidence.compare import to_display
+    from evidence.figures.style import fmt
+
+    if not frame["included"].any():
+        return
+    prior = default_tau_prior(data, q)
+    page.heading(3, BAYES_LABEL)
+    page.para(prior.text, "note")
+    if prior.scale is None:
+        return
+    bp = pool_bayes(frame, q, prior)
+    table = summary_frame(bp)
+    if table.empty:
+        return
+
+    def show(col: str) -> pd.Series:
+        return table[col].map(lambda v: fmt(float(to_display(q.measure, v))))
+
+    def pct(col: str) -> pd.Series:
+        return table[col].map(lambda v: "NA" if v is None or v != v else f"{100 * v:.0f}%")
+
+    shown = pd.DataFrame(
+        {
+            "group": table["group"],
+            "k": table["k"],
+            "posterior median": show("mu_median"),
+            "95% credible interval": show("mu_ci_lb") + " to " + show("mu_ci_ub"),
+            "predictive interval": show("pred_lb") + " to " + show("pred_ub"),
+            "P(benefit)": pct("p_benefit"),
+            f"P(benefit \u2265 {fmt(bp.threshold)})": pct("p_threshold"),
+        }
+    )
+    page.table(shown)
+    page.para(f"Threshold: {bp.threshold_source}.", "note")
+    for better, worse, p in bp.comparisons:
+        page.para(
+            f"P({better}'s mean effect more favourable than {worse}'s) = {100 * p:.0f}% "
+            "(across-study, indirect comparison).",
+            "note",
+        )
+    for note in bp.notes:
+        page.para(note, "note")
+    tables[f"bayes_{name}"] = table
 
 
 def _pooled_table(pooled) -> pd.DataFrame:

@@ -33,6 +33,11 @@ class Outcome:
     plausible: tuple[float, float] | None = None
     #: A main outcome: in the report, tracked by ``evidence diff``, GRADE-rated.
     main: bool = False
+    #: Default half-normal prior scale for the heterogeneity tau in the Bayesian model
+    #: (evidence.bayesian). Counted outcomes: the scale itself, on the log odds / log risk ratio
+    #: scale (0.5: Röver et al. 2021, Res Synth Methods 12:448-474). Continuous outcomes: a
+    #: fraction of the median SD the dataset reports for the outcome (0.5: half that SD).
+    tau_prior_scale: float = 0.5
 
     @property
     def canonical_unit(self) -> str:

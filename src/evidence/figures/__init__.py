@@ -18,6 +18,8 @@ _EXPORTS = {
     "leave_one_out_plot": "evidence.figures.sensitivity",
     "cumulative_plot": "evidence.figures.sensitivity",
     "estimator_grid_plot": "evidence.figures.sensitivity",
+    "bayes_forest_plot": "evidence.figures.bayes",
+    "tau_prior_posterior_plot": "evidence.figures.bayes",
     "export_config": "evidence.figures.style",
     "GROUP_COLOURS": "evidence.figures.palette",
     "DESIGN_COLOURS": "evidence.figures.palette",

@@ -1,0 +1,109 @@
+"""evidence.bayesian (the review's question with the Bayesian model) and its figures, on the
+small fixture dataset."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+import evidence
+from evidence.bayesian import (
+    BENEFIT_THRESHOLDS,
+    NO_THRESHOLD,
+    TauPrior,
+    default_tau_prior,
+    pool_bayes,
+    summary_frame,
+)
+from evidence.compare import Question, effects
+from evidence.figures.bayes import bayes_forest_plot, tau_prior_posterior_plot
+from evidence.meta import bayesmeta
+
+from .conftest import FIXTURES
+
+
+@pytest.fixture(scope="module")
+def data():
+    return evidence.load(FIXTURES / "valid")
+
+
+def test_default_scale_is_half_the_median_reported_sd(data) -> None:
+    q = Question(outcome="meld", groups=("MSC", "BM-MNC", "control"))
+    prior = default_tau_prior(data, q)
+    sds = data.outcomes.query("outcome == 'meld' and statistic == 'sd'")["value"]
+    assert prior.scale == pytest.approx(0.5 * float(np.median(sds)))
+    assert "median" in prior.text and "Half-normal" in prior.text
+    # albumin's SDs are converted to g/L before the median (0.5 g/dL = 5 g/L)
+    alb = default_tau_prior(data, q.with_(outcome="albumin"))
+    assert alb.scale == pytest.approx(0.5 * 5.0)
+
+
+def test_log_ratio_default_is_roever_2021(data) -> None:
+    q = Question(outcome="deaths", effect="control", groups=("MSC", "BM-MNC"))
+    prior = default_tau_prior(data, q)
+    assert prior.scale == 0.5 and "Röver" in prior.source
+    rd = default_tau_prior(data, q.with_(binary_measure="RD"))
+    assert "a choice" in rd.source
+
+
+def test_probabilities_follow_the_posterior(data) -> None:
+    q = Question(outcome="meld", groups=("MSC", "BM-MNC", "control"))
+    e = effects(data, q)
+    bp = pool_bayes(e, q, default_tau_prior(data, q))
+    assert bp.threshold == BENEFIT_THRESHOLDS["meld"][0]
+    assert "Spahr 2013" in bp.threshold_source
+    fitted = {k: g for k, g in bp.groups.items() if g is not None}
+    assert fitted
+    for g in fitted.values():
+        # MELD: lower is better, so benefit is mu < 0 and a 3-point benefit is mu <= -3
+        assert g.p_benefit == pytest.approx(g.result.mu_cdf(0.0), abs=1e-12)
+        assert g.p_threshold == pytest.approx(g.result.mu_cdf(-3.0), abs=1e-12)
+        assert g.p_threshold <= g.p_benefit
+    assert any("not a comparison with control" in n for n in bp.notes)
+    frame = summary_frame(bp)
+    assert list(frame["group"]) == list(fitted)
+    user = pool_bayes(e, q, TauPrior(1.0, "x", user_set=True), threshold=0.0)
+    assert user.threshold_source == "set by the reviewer"
+    for g in user.groups.values():
+        if g is not None:
+            assert g.p_threshold == pytest.approx(g.p_benefit)
+
+
+def test_a_larger_prior_scale_widens_the_interval(data) -> None:
+    q = Question(outcome="meld", groups=("MSC", "BM-MNC", "control"))
+    e = effects(data, q)
+    narrow = pool_bayes(e, q, TauPrior(0.5, "x"))
+    wide = pool_bayes(e, q, TauPrior(20.0, "x"))
+    for name, g in narrow.groups.items():
+        if g is not None:
+            w = wide.groups[name].result
+            assert w.mu_ci_ub - w.mu_ci_lb > g.result.mu_ci_ub - g.result.mu_ci_lb
+
+
+def test_indirect_comparisons_are_labelled(data) -> None:
+    q = Question(outcome="meld", groups=("MSC", "BM-MNC", "control"))
+    bp = pool_bayes(effects(data, q), q, default_tau_prior(data, q))
+    fitted = [k for k, g in bp.groups.items() if g is not None]
+    assert len(bp.comparisons) == len(fitted) * (len(fitted) - 1) // 2
+    for better, worse, p in bp.comparisons:
+        assert 0.5 <= p <= 1 and better != worse
+    if bp.comparisons:
+        assert any("indirect" in n for n in bp.notes)
+    assert NO_THRESHOLD.startswith("no sourced")
+
+
+def test_figures_are_valid_plotly(data) -> None:
+    q = Question(outcome="meld", groups=("MSC", "BM-MNC", "control"))
+    bp = pool_bayes(effects(data, q), q, default_tau_prior(data, q))
+    fig = bayes_forest_plot(bp)
+    go.Figure(fig.to_plotly_json())
+    assert "Half-normal" in fig.layout.title.text
+    r = bayesmeta([0.1, -0.4], [0.04, 0.09])
+    small = tau_prior_posterior_plot(r)
+    go.Figure(small.to_plotly_json())
+    names = [t.name for t in small.data]
+    assert names == ["posterior", "prior"]
+    assert all(math.isfinite(v) for v in small.data[0].y)
