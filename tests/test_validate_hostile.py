@@ -211,3 +211,22 @@ def test_a_zero_sd_is_left_out_with_a_reason_instead_of_crashing_the_pooling(val
     row = frame[frame["citekey"] == "alpha2010_trial"].iloc[0]
     assert not row["included"] and "no sampling variance" in row["reason"]
     assert compare.pool(frame, question).groups["MSC"] is None
+
+
+@pytest.mark.parametrize("timepoint", ["6 mo\n", "99999999999 yr", "\uff16 mo"])
+def test_add_refuses_a_timepoint_outside_the_grammar(valid_copy, timepoint, capsys):
+    snippet = valid_copy / "new.bib"
+    snippet.write_text(SNIPPET, encoding="utf-8")
+    before = {p: p.read_bytes() for p in valid_copy.rglob("*") if p.is_file()}
+    args = ["add", str(snippet), "--root", str(valid_copy), *ADD_OPTIONS, "--timepoint", timepoint]
+    assert main(args) == 1
+    assert "is not a follow-up timepoint" in capsys.readouterr().out
+    assert {p: p.read_bytes() for p in valid_copy.rglob("*") if p.is_file()} == before
+
+
+def test_the_data_package_timepoint_pattern_has_no_python_only_anchor():
+    from evidence.export.datapackage import field_schema
+    from evidence.schema import OUTCOMES_SPEC
+
+    pattern = field_schema(OUTCOMES_SPEC["timepoint"])["constraints"]["pattern"]
+    assert "\\Z" not in pattern and "$" not in pattern and not pattern.startswith("^")

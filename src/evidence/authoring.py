@@ -22,6 +22,7 @@ import bibtexparser
 from bibtexparser import model
 
 from evidence import schema
+from evidence.data.grammar import is_timepoint
 from evidence.dataset import BIB_FILE, bib_problems, normalise_doi
 from evidence.registry import (
     Registry,
@@ -191,7 +192,7 @@ def plan_add(
                     "one of " + ", ".join(schema.OUTCOMES),
                 )
             )
-    if not schema.TIMEPOINT.match(timepoint) or timepoint == "baseline":
+    if not is_timepoint(timepoint) or timepoint == "baseline":
         problems.append(
             Problem(
                 "--timepoint",

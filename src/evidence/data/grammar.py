@@ -39,6 +39,11 @@ def timepoint_months(text: str) -> float:
     return float(m["num"]) * _MONTHS_PER[m["unit"]]
 
 
+def is_timepoint(text: str) -> bool:
+    """Whether ``text`` is a timepoint in the grammar and within a century."""
+    return TIMEPOINT.match(text) is not None and not timepoint_months(text) > MAX_MONTHS
+
+
 def split_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(";") if item.strip()]
 

@@ -67,7 +67,7 @@ def _tables() -> tuple[TableSpec, ...]:
 def _plain_pattern(pattern: str) -> str:
     """A Python regex as a Table Schema pattern: anchors dropped (patterns match the whole
     value), named and non-capturing groups as plain groups (XML Schema has neither)."""
-    pattern = pattern.removeprefix("^").removesuffix("$")
+    pattern = pattern.removeprefix("^").removesuffix("$").removesuffix("\\Z")
     return re.sub(r"\(\?(?:P<\w+>|:)", "(", pattern)
 
 
