@@ -49,7 +49,7 @@ from evidence.data import Dataset
 #: Estimators metafor's ``rma`` has under the same name. Anything else (a Bayesian model, say)
 #: has no metafor equivalent and is refused by :func:`unsupported`.
 METAFOR_METHODS = ("FE", "DL", "REML", "ML", "PM", "EB", "HS", "SJ", "HE")
-METAFOR_TESTS = ("z", "knha")
+METAFOR_TESTS = ("z", "knha", "adhoc")  # metafor 3.8.1's rma has all three
 
 RESULT_COLUMNS = ("group", "k", "estimate", "ci_lb", "ci_ub", "tau2", "pi_lb", "pi_ub")
 DATA_COLUMNS = (
@@ -228,6 +228,8 @@ def _numbers(data: Dataset, question: Question, included: pd.DataFrame) -> pd.Da
 _TEST_WORDS = {
     "z": "Wald-type z test and 95% confidence interval",
     "knha": "Knapp-Hartung t test and 95% confidence interval (df = k - 1)",
+    "adhoc": "Knapp-Hartung t test with its scale factor at least 1 (metafor's \"adhoc\"), "
+    "95% CI",
 }
 _METHOD_WORDS = {
     "FE": "common-effect (FE) model",
