@@ -31,34 +31,54 @@ def _rows(app) -> int:
     return app.compare.forest.layout.meta["studies"]
 
 
+def _arms(n: int) -> str:
+    return f"{n} study arm" + ("" if n == 1 else "s")
+
+
+@pytest.fixture(scope="module")
+def default_rows(data):
+    """What the stages say the default view holds: included arms, and those the high-risk
+    filter leaves out (the curated numbers are asserted in tests/bundled/)."""
+    from evidence.appraisal import rob
+    from evidence.compare import Question, effects
+
+    frame = effects(data, Question())
+    out = rob.filter_effects(frame, rob.load(ROOT, data), "exclude-high")
+    return int(frame["included"].sum()), int(out.attrs["rob_left_out"])
+
+
 # --- Compare: the risk-of-bias filter and column ---------------------------------------------
 
 
-def test_rob_filter_repools_and_says_why(app):
+def test_rob_filter_repools_and_says_why(app, default_rows):
+    rows, left = default_rows
+    assert left >= 1, "the bundled data needs a high-risk arm in the default view for this test"
     forest = app.compare.forest
-    assert _rows(app) == 3 and len(forest.data[4].y) == 3  # the RoB column, one per study row
+    assert _rows(app) == rows and len(forest.data[4].y) == rows  # RoB column: one per study row
     app.controls.widgets["rob"].value = "exclude-high"
     assert app.state.rob == "exclude-high" and app.compare.forest is forest  # updated in place
-    assert _rows(app) == 2 and len(forest.data[4].y) == 2
-    assert "without high risk of bias (1 arm left out)" in forest.layout.title.text
+    assert _rows(app) == rows - left and len(forest.data[4].y) == rows - left
+    arms = f"{left} arm" + ("" if left == 1 else "s")
+    assert f"without high risk of bias ({arms} left out)" in forest.layout.title.text
     excluded = app.compare.excluded.value
     assert "Mohamadnejad 2016" in excluded
     assert "risk of bias high (RoB 2): left out by the filter" in excluded
     summary = app.compare.summary.value
-    assert "Risk of bias filter (without high risk of bias): 1 study arm left out" in summary
+    assert f"Risk of bias filter (without high risk of bias): {_arms(left)} left out" in summary
     assert "risk of bias: without high risk of bias" in summary
     assert app.url.query == "rob=exclude-high"
     # the estimator cache is per filter: back to all studies gives the first result again
     app.change("rob", "all")
-    assert _rows(app) == 3 and "left out" not in forest.layout.title.text
+    assert _rows(app) == rows and "left out" not in forest.layout.title.text
 
 
-def test_rob_filter_applies_to_robustness(app):
+def test_rob_filter_applies_to_robustness(app, default_rows):
+    rows, left = default_rows
     app.apply_url("tab=robustness&rob=exclude-high")
-    assert "Risk of bias filter (without high risk of bias), as in the Compare view: 1" in (
+    assert f"Risk of bias filter (without high risk of bias), as in the Compare view: {left}" in (
         app.robustness.summary.value
     )
-    assert "on 2 study arms" in app.robustness.summary.value
+    assert f"on {_arms(rows - left)}" in app.robustness.summary.value
 
 
 def test_controls_offer_the_filter_levels(app):
@@ -112,7 +132,10 @@ def test_claims_section(app):
     assert app.state.section == "claims" and app.tabs.selected_index == 3
     claims = view.claims.value
     # every claim, its verdict as colour + symbol + word, expandable to the evidence
-    assert claims.count("<details class='ev-claim'") == 12
+    from evidence.appraisal import claims as C
+
+    table = C.load(ROOT, app.data)
+    assert claims.count("<details class='ev-claim'") == len(table)
     assert "data-claim='C8'" in claims and "\u2717 does not support" in claims
     assert "background:#E69F00" in claims
     assert "Mis-cited" in claims and "data/claims.csv:4" in claims
@@ -120,7 +143,12 @@ def test_claims_section(app):
     assert "https://doi.org/10.1002/hep.21477" in claims  # an animal study: its DOI
     central = view.central.value
     assert "The central claim" in central and "C8" in central
-    assert "MSC+HSC: 1 clinical study (0 controlled, 0 randomised), 5 patients treated" in central
+    combo = C.central_claim(app.data).groups.set_index("group").loc["MSC+HSC"]
+    study = "study" if combo["studies"] == 1 else "studies"
+    assert (
+        f"MSC+HSC: {combo['studies']} clinical {study} ({combo['controlled']} controlled, "
+        f"{combo['randomised']} randomised), {combo['patients_treated']} patients treated"
+    ) in central
     assert "No subgroup test can include MSC+HSC" in central
     assert "De Luna-Saldivar 2019" in central
     assert app.url.query == "tab=appraisal"
@@ -159,15 +187,19 @@ def test_certainty_section(app):
     app.apply_url("tab=appraisal&section=certainty&outcome=deaths")
     view = app.appraisal
     sof = view.sof.value
-    assert sof.count("<tbody class='ev-sof-entry'") == 8  # 4 groups x 2 effect types
+    from evidence.appraisal.schema import GRADE_EFFECTS, GRADE_OUTCOMES
+
+    per_outcome = len(DEFAULT.groups) * len(GRADE_EFFECTS)  # every group x effect type
+    assert sof.count("<tbody class='ev-sof-entry'") == per_outcome
     assert "We are very uncertain about the effect of BM-MNC therapy on mortality" in sof
     assert "\u2295\u25ef\u25ef\u25ef very low" in sof
     assert "indirectness \u22121 (author)" in sof  # the trail of GRADE steps
     assert "author: The only study (Spahr 2013)" in sof
     app.change("groups", "HSC,BM-MNC")
-    assert view.sof.value.count("<tbody class='ev-sof-entry'") == 4
+    assert view.sof.value.count("<tbody class='ev-sof-entry'") == 2 * len(GRADE_EFFECTS)
     view.all_outcomes.value = True
-    assert view.sof.value.count("<tbody class='ev-sof-entry'") == 7 * 2 * 2
+    entries = len(GRADE_OUTCOMES) * 2 * len(GRADE_EFFECTS)
+    assert view.sof.value.count("<tbody class='ev-sof-entry'") == entries
     # the draft is cached by its settings: an outcome change does not recompute it
     drafts = [k for k in app.analysis.cache.entries if k[0] == "sof"]
     app.change("outcome", "albumin")

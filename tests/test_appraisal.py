@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 import evidence
-from evidence.appraisal import claims, flow, grade, rob, validate
+from evidence.appraisal import claims, grade, rob, validate
 from evidence.appraisal.schema import (
     GRADE_EFFECTS,
     GRADE_GROUPS,
     GRADE_OUTCOMES,
-    TOOL_FOR_DESIGN,
     VERDICTS,
 )
 from evidence.schema import DatasetError
@@ -130,85 +129,6 @@ def test_missing_appraisal_files_are_skipped(appraisal_copy):
     # The GRADE draft still runs: no risk-of-bias records ("no information"), no overrides.
     sof = grade.draft(evidence.load(appraisal_copy))
     assert len(sof) == len(GRADE_OUTCOMES) * len(GRADE_GROUPS) * len(GRADE_EFFECTS)
-
-
-# --- "done when" on the bundled data --------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def data() -> evidence.Dataset:
-    return evidence.load(ROOT)
-
-
-def test_every_seed_reference_has_an_audited_claim(data):
-    table = claims.load(ROOT, data)
-    seed = data.studies.dropna(subset=["seed_ref"])
-    assert len(seed) == 6
-    assert set(seed["citekey"]) <= set(table["cites"].dropna())
-    assert set(table["verdict"]) <= set(VERDICTS)
-    assert (table["topic"] == "central").sum() == 1
-    # What the cited work is comes from the registry, not from the claims file.
-    c2 = table.set_index("claim_id").loc["C2"]
-    assert (c2["cited_design"], c2["cited_cells"], c2["cited_n"]) == ("single-arm", "MSC", 8)
-
-
-def test_every_controlled_study_has_a_risk_of_bias_record(data):
-    table = rob.load(ROOT, data)
-    studies = data.studies[data.studies["kind"] == "study"]
-    for study in studies.itertuples():
-        rows = table[table["citekey"] == study.citekey]
-        assert not rows.empty, study.citekey
-        assert set(rows["tool"]) == {TOOL_FOR_DESIGN[study.design]}, study.citekey
-    overall = rob.overall(table)
-    assert overall["citekey"].is_unique
-
-
-def test_every_pooled_outcome_has_a_certainty_row(data):
-    sof = grade.draft(data)
-    expected = {(o, g, e) for o in GRADE_OUTCOMES for g in GRADE_GROUPS for e in GRADE_EFFECTS}
-    assert set(zip(sof["outcome"], sof["group"], sof["effect"], strict=True)) == expected
-    assert len(sof) == len(expected)
-    empty = sof[sof["k"] == 0]
-    assert (empty["certainty"] == "no evidence").all()
-    assert empty["statement"].str.startswith("No usable evidence").all()
-    pooled = sof[sof["k"] > 0]
-    assert pooled["certainty"].isin(["high", "moderate", "low", "very low"]).all()
-    for step in grade.STEPS:
-        assert pooled[f"{step}_reason"].str.len().gt(0).all()
-    # The combination has nothing to pool: every MSC+HSC row says so.
-    assert (sof.loc[sof["group"] == "MSC+HSC", "certainty"] == "no evidence").all()
-    # The author's override is applied and its reason shown.
-    row = sof.set_index(["outcome", "group", "effect"]).loc[("deaths", "BM-MNC", "control")]
-    assert row["indirectness_by"] == "author"
-    assert row["indirectness_reason"].startswith("author: ")
-
-
-def test_flow_places_every_entry_once(data):
-    counts = flow.counts(data)
-    assert counts.records["citekey"].is_unique
-    assert len(counts.records) == len(data.studies) == counts.n("registry")
-    assert counts.n("registry") == counts.n("benchmarks") + counts.n("studies")
-    assert counts.n("studies") == counts.n("excluded") + counts.n("included")
-    reasons = counts.boxes[counts.boxes["id"].str.startswith("excluded:")]
-    assert reasons["n"].sum() == counts.n("excluded")
-    sharma = counts.records.set_index("citekey").loc["sharma2021_jceh"]
-    assert sharma["reason"] == "numbers below the confidence filter"
-    assert counts.records.set_index("citekey").loc["khalifa2019_bmri", "reason"] == "animal study"
-    meld = counts.per_outcome.set_index("outcome").loc["meld"]
-    assert meld["studies"] == len(meld["citekeys"].split(";"))
-
-
-def test_central_claim_says_what_the_dataset_can(data):
-    central = claims.central_claim(data)
-    groups = central.groups.set_index("group")
-    assert groups.loc["MSC+HSC", "studies"] == 1
-    assert groups.loc["MSC+HSC", "patients_treated"] == 5
-    assert groups.loc["MSC+HSC", "studies_pooled"] == 0
-    assert not central.combination_testable
-    assert not central.tests["includes_combination"].any()
-    combo = central.head_to_head[central.head_to_head["combination_arm"]]
-    assert list(combo["species"]) == ["rat"]
-    assert any("No subgroup test can include MSC+HSC" in line for line in central.lines)
 
 
 def test_every_verdict_has_a_colour_and_a_symbol():

@@ -140,39 +140,6 @@ def test_flow_diagram_shows_the_counts(data):
 # --- the risk-of-bias filter of the Compare view ------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def bundled():
-    from .conftest import ROOT
-
-    data = evidence.load(ROOT)
-    return data, rob.load(ROOT, data)
-
-
-def test_filter_marks_high_risk_rows_and_never_drops_them(bundled):
-    from evidence.compare import Question, effects
-
-    data, table = bundled
-    frame = effects(data, Question())  # MELD change: Mohamadnejad 2016 (RoB 2 high) is in it
-    assert frame["included"].sum() == 3
-    everything = rob.filter_effects(frame, table, "all")
-    assert everything["included"].tolist() == frame["included"].tolist()
-    assert everything.attrs == {"rob_filter": "all", "rob_left_out": 0}
-    out = rob.filter_effects(frame, table, "exclude-high")
-    assert len(out) == len(frame) and list(out["citekey"]) == list(frame["citekey"])
-    left = out[out["included"] != frame["included"]]
-    assert list(left["citekey"]) == ["mohamadnejad2016_sctm"]
-    assert left["reason"].iloc[0] == (
-        "risk of bias high (RoB 2): left out by the filter (without high risk of bias)"
-    )
-    assert out.attrs["rob_left_out"] == 1
-    # uncontrolled series: no tool applies, kept; the judgement is in the frame for the views
-    kept = out.set_index("citekey")
-    assert kept.at["kharaziha2009_ejgh", "included"]
-    assert kept.at["kharaziha2009_ejgh", "rob"] == NOT_APPLICABLE
-    assert kept.at["newsome2018_realistic", "rob"] == "some concerns"
-    assert frame["included"].sum() == 3  # the input is not changed
-
-
 def test_filter_keeps_the_first_reason_of_rows_already_out(data, table):
     from evidence.compare import Question, effects
 
@@ -196,16 +163,3 @@ def test_filter_levels_and_bad_level(data, table):
     empty = rob.filter_effects(frame, table.iloc[0:0], "exclude-high")  # no records: all kept
     assert empty["included"].tolist() == frame["included"].tolist()
     assert set(empty["rob"]) == {rob.NOT_ASSESSED}
-
-
-def test_filter_lines_say_what_was_left_out(bundled):
-    from evidence.compare import Question, effects
-
-    data, table = bundled
-    frame = effects(data, Question())
-    lines = rob.filter_lines(rob.filter_effects(frame, table, "exclude-high"))
-    assert lines[0].startswith("Risk of bias filter (without high risk of bias): 1 study arm")
-    assert "Mohamadnejad 2016 (high)" in lines[0]
-    assert any("neither RoB 2 nor ROBINS-I applies" in line for line in lines)
-    unfiltered = rob.filter_lines(rob.filter_effects(frame, table))
-    assert not any(line.startswith("Risk of bias filter") for line in unfiltered)

@@ -1,0 +1,75 @@
+"""The bundled dataset's curated facts behind the views: what the dashboard, the figures and the
+appraisal tab show by default. The view tests (tests/test_app_*.py, tests/test_figures.py)
+assert that a view shows what these stage results say; the numbers themselves live here."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import evidence
+from evidence import robustness as R
+from evidence.appraisal import claims, rob
+from evidence.compare import Question, effects, pool
+from evidence.figures.evidence_map import map_frame
+
+from ..conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def data() -> evidence.Dataset:
+    return evidence.load(ROOT)
+
+
+@pytest.fixture(scope="module")
+def meld(data) -> pd.DataFrame:
+    return effects(data, Question())  # the dashboard's default: MELD, change from baseline
+
+
+def test_default_question_rests_on_three_arms(data, meld):
+    included = meld[meld["included"]]
+    # the forest plot's rows, the funnel's points, leave-one-out's rows (test_app_state,
+    # test_app_appraisal, test_figures)
+    assert sorted(included["citekey"]) == [
+        "kharaziha2009_ejgh",
+        "mohamadnejad2016_sctm",
+        "newsome2018_realistic",
+    ]
+    assert included.groupby("group").size().to_dict() == {"HSC": 2, "MSC": 1}
+    pooled = pool(meld, Question())
+    assert {g for g, r in pooled.groups.items() if r is not None} == {"MSC", "HSC"}
+    # two groups without a result: MSC+HSC (nothing reported) and BM-MNC
+    assert {g for g, r in pooled.groups.items() if r is None} == {"MSC+HSC", "BM-MNC"}
+
+
+def test_rob_filter_leaves_out_one_arm_of_the_default_question(data, meld):
+    out = rob.filter_effects(meld, rob.load(ROOT, data), "exclude-high")
+    assert out.attrs["rob_left_out"] == 1
+    assert out["included"].sum() == 2
+
+
+def test_robustness_hsc_scope_has_two_arms(meld):
+    # "Reference model (PM, z) on 2 study arms" in the Robustness view (test_app_state)
+    scoped = meld[meld["included"] & (meld["group"] == "HSC")]
+    assert len(scoped) == 2
+    assert R.funnel(meld, scope="HSC").k == 2 and R.funnel(meld).k == 3
+
+
+def test_twelve_claims_are_audited(data):
+    assert len(claims.load(ROOT, data)) == 12
+
+
+def test_the_combination_rests_on_one_uncontrolled_five_patient_study(data):
+    central = claims.central_claim(data)
+    combo = central.groups.set_index("group").loc["MSC+HSC"]
+    assert (combo["studies"], combo["controlled"], combo["randomised"]) == (1, 0, 0)
+    assert combo["patients_treated"] == 5
+    frame = map_frame(data.clinical_studies, data.treated_arms)
+    on_map = frame[frame["group"] == "MSC+HSC"]
+    assert list(on_map["citekey"]) == ["sharma2021_jceh"] and list(on_map["patients"]) == [5]
+
+
+def test_a_trial_with_only_planned_arms_shows_no_patients(data):
+    # stempeucel2021's arms are planned sizes (10 per dose); nobody is known to be treated
+    frame = map_frame(data.clinical_studies, data.treated_arms).set_index("citekey")
+    assert pd.isna(frame.loc["stempeucel2021", "patients"])
