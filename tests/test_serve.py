@@ -3,6 +3,10 @@ safety tests are tests/browser/test_serving.py)."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -141,3 +145,111 @@ def test_owners_and_abandoned_kernels():
     assert km.abandoned(user="them") == []  # never connected: maybe still loading
     km.release(mine)
     assert mine not in km.owners
+
+
+@pytest.mark.parametrize("token", [" " * 16, "\t\n  ", "   \u00a0  "])
+def test_whitespace_token_is_refused(token, monkeypatch):
+    """A token of spaces is a mistake, not "no token" (before: it silently meant no token)."""
+    with pytest.raises(s.UsageError, match="empty or only spaces"):
+        s.resolve(token=token)
+    monkeypatch.setenv(s.TOKEN_ENV, token)
+    with pytest.raises(s.UsageError, match="empty or only spaces"):
+        s.resolve()
+    with pytest.raises(s.UsageError, match="empty or only spaces"):
+        s.resolve(ip="0.0.0.0")  # never "serve beyond loopback without a token"
+
+
+def test_token_with_inner_space_or_control_is_refused():
+    for token in ("two words token value", "nul\x00-0123456789abcdef", "tab\there-0123456789"):
+        with pytest.raises(s.UsageError, match="spaces or control characters"):
+            s.resolve(token=token)
+    assert s.resolve(token="  padded-token-0123456789\n")[0].token == "padded-token-0123456789"
+
+
+def _serve_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``evidence serve`` as a user runs it (a real process; it must exit by itself)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENCE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "evidence.cli", "serve", "--no-browser", "--root", str(ROOT),
+         *args],
+        env={**full_env, **(env or {})}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_serve_refuses_a_whitespace_token_with_exit_2():
+    for env, args in (({s.TOKEN_ENV: " " * 16}, ()), ({}, ("--token", " " * 16))):
+        done = _serve_cli("--port", "1", *args, env=env)
+        assert done.returncode == 2, (done.returncode, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "empty or only spaces" in lines[0], done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_busy_port_exits_2_with_one_line():
+    """Another server on the port: one line naming it, exit 2 (before: exit 1, the code for
+    data errors, after Voila's own log lines)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _serve_cli("--port", str(port), "--pool-size", "0")
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr[-2000:]
+    assert f"port {port}" in lines[0] and "in use" in lines[0] and "--port" in lines[0]
+
+
+def test_port_in_use_while_starting_is_exit_2(monkeypatch, capsys):
+    """The port is taken between the check and Voila's listen (a race): still exit 2, one
+    line, no kernel started."""
+    monkeypatch.setattr(s, "port_free", lambda ip, port: True)
+    environ = dict(os.environ)  # serve() sets the kernels' variables in its own environment
+    try:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            assert s.serve(port=port, open_browser=False, root=ROOT, pool_size=0) == 2
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1 port {port}" in err and "Traceback" not in err
+
+
+def test_voila_gets_the_throttled_identity_provider():
+    argv = s.voila_argv(ROOT / s.NOTEBOOK, s.resolve(token="auto")[0])
+    assert "--Voila.identity_provider_class=evidence.serving.auth.EvidenceIdentityProvider" in argv
+
+
+def test_token_throttle_slows_down_and_forgets():
+    from evidence.serving.auth import TokenThrottle
+
+    now = [1000.0]
+    t = TokenThrottle(free=3, first_delay=1, max_delay=8, forget_after=100, clock=lambda: now[0])
+    assert [t.failed("10.0.0.1") for _ in range(2)] == [0.0, 0.0]
+    assert t.wait("10.0.0.1") == 0
+    assert t.failed("10.0.0.1") == 1  # the third: wait 1 s, then 2, 4, 8, 8
+    assert t.wait("10.0.0.1") == 1 and t.wait("10.0.0.2") == 0  # per client
+    assert [t.failed("10.0.0.1") for _ in range(4)] == [2, 4, 8, 8]
+    now[0] += 8
+    assert t.wait("10.0.0.1") == 0
+    t.succeeded("10.0.0.1")  # the right token: a fresh start
+    assert t.failed("10.0.0.1") == 0
+    now[0] += 101  # a long time without a wrong token: forgotten
+    assert [t.failed("10.0.0.1") for _ in range(2)] == [0.0, 0.0]
+    # one IPv6 host has a /64: its addresses are one client
+    for i in range(3):
+        t.failed(f"2001:db8::{i + 1}")
+    assert t.wait("2001:db8::ffff") == 1
+    assert t.client("::ffff:10.0.0.9") == "10.0.0.9"
+
+
+def test_token_throttle_memory_is_bounded():
+    from evidence.serving.auth import TokenThrottle
+
+    t = TokenThrottle(max_clients=100)
+    for i in range(5000):
+        t.failed(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
+    assert len(t.clients) == 100
+    assert "10.0.19.135" in t.clients and "10.0.0.0" not in t.clients  # oldest dropped

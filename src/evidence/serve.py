@@ -193,8 +193,17 @@ def resolve(
         except ValueError:
             raise UsageError(f"--ip must be an IP address or localhost, got {ip!r}") from None
         ip = ip.strip("[]")
-    token = token if token is not None else os.environ.get(TOKEN_ENV)
-    token = (token or "").strip() or None
+    token = token if token is not None else (os.environ.get(TOKEN_ENV) or None)
+    if token is not None:
+        # Spaces around a token (a file's newline) go; a token of only spaces is a mistake,
+        # not "no token" (which would serve without one).
+        token = token.strip()
+        if not token:
+            raise UsageError(
+                "the token is empty or only spaces: give one of 16+ characters, or --token auto"
+            )
+        if any(c.isspace() or not c.isprintable() for c in token):
+            raise UsageError("a token cannot contain spaces or control characters")
     if token == "auto":
         token = secrets.token_urlsafe(24)
     elif token is not None and len(token) < 16:
@@ -266,6 +275,10 @@ def voila_argv(notebook: Path, settings: Settings) -> list[str]:
     ]
     if s.token is not None:
         argv.append(f"--Voila.token={s.token}")
+    if not s.hub:
+        argv.append(
+            "--Voila.identity_provider_class=evidence.serving.auth.EvidenceIdentityProvider"
+        )
     if s.hub:
         argv += [
             "--Voila.identity_provider_class=evidence.serving.hub.HubIdentityProvider",
@@ -274,6 +287,26 @@ def voila_argv(notebook: Path, settings: Settings) -> list[str]:
     if not s.open_browser:
         argv.append("--no-browser")
     return argv
+
+
+def port_free(ip: str, port: int) -> bool:
+    """Whether the server can listen on ``ip:port`` (bound the way tornado binds)."""
+    from tornado.netutil import bind_sockets
+
+    try:
+        sockets = bind_sockets(port, None if ip in ("0.0.0.0", "") else ip)
+    except OSError:
+        return False
+    for sock in sockets:
+        sock.close()
+    return True
+
+
+def _port_message(settings: Settings) -> str:
+    return (
+        f"evidence serve: cannot listen on {settings.ip} port {settings.port} (in use by "
+        "another server?): choose another with --port"
+    )
 
 
 def _bundle_dir() -> Path:
@@ -309,8 +342,8 @@ def serve(
     """Serve the dashboard until interrupted (Ctrl-C or SIGTERM shut every kernel down).
 
     Arguments left as None come from the environment (module docstring), else the defaults.
-    Returns 0 after a clean stop, 2 for a settings problem or a project folder without
-    ``notebooks/app.ipynb``.
+    Returns 0 after a clean stop, 2 for a settings problem, a port in use or a project folder
+    without ``notebooks/app.ipynb``.
     """
     root = Path(root).resolve()
     notebook = root / NOTEBOOK
@@ -338,6 +371,9 @@ def serve(
         return 2
     for warning in warnings:
         print(f"evidence serve: warning: {warning}", file=sys.stderr)
+    if not port_free(settings.ip, settings.port):  # before any kernel starts
+        print(_port_message(settings), file=sys.stderr)
+        return 2
     # Kernels inherit this environment: the dataset root, and our template directory first on
     # Jupyter's data path.
     runtime = _bundle_dir()
@@ -353,7 +389,7 @@ def serve(
     paths = [str(JUPYTER_DATA), str(runtime), *filter(None, extra)]
     os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(paths))
 
-    from evidence.serving.app import EvidenceVoila
+    from evidence.serving.app import EvidenceVoila, PortInUse
 
     argv = voila_argv(notebook, settings)
     cap = f"at most {settings.max_kernels} kernels" if settings.max_kernels else "no kernel cap"
@@ -369,6 +405,9 @@ def serve(
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         EvidenceVoila.launch_instance(argv=argv)
+    except PortInUse:  # taken between the check above and now
+        print(_port_message(settings), file=sys.stderr)
+        return 2
     finally:
         EvidenceVoila.clear_instance()
         shutil.rmtree(runtime, ignore_errors=True)

@@ -12,6 +12,7 @@
 - :class:`KernelQuerySocket`: the socket on which a preheated kernel waits for its viewer's
   query string accepts one connection per kernel, from this machine, not from a browser;
 - :class:`TemplateStatic`: the template's static files, 404 for anything malformed;
+- :class:`LoginPage`: token mode's login form, without script;
 - :class:`NotFound`: everything else (Voila's ``/voila/files/``, ``/logout``, ...).
 
 Every error page is :func:`error_page`: a short message, never a traceback (the log has it).
@@ -23,7 +24,7 @@ import ipaddress
 import json
 from pathlib import Path
 from typing import ClassVar
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import jinja2
 from jupyter_server.base.handlers import JupyterHandler
@@ -34,6 +35,7 @@ from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.static_file_handler import TemplateStaticFileHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
+from voila.voila_identity_provider import VoilaLoginHandler
 
 from .kernels import VIEWER, RoomFull, Viewer
 
@@ -49,6 +51,14 @@ MESSAGES = {
     403: ("Not allowed", "This address is not part of the dashboard, or not yours to open."),
     404: ("Not found", "There is nothing here. The dashboard is at the address below."),
     405: ("Not allowed", "This address is not part of the dashboard."),
+    429: ("Too many wrong tokens", "Wait a little, then open the link you were given again."),
+}
+#: The page's headers as Voila sets them (voila.handler.BaseVoilaHandler.get_generator).
+PAGE_HEADERS = {
+    "Content-Type": "text/html",
+    "Cache-Control": "no-cache, no-store, must-revalidate",
+    "Pragma": "no-cache",
+    "Expires": "0",
 }
 GENERIC = (
     "Something went wrong",
@@ -103,15 +113,7 @@ class AppHandler(FriendlyErrors, TornadoVoilaHandler):
     async def get(self, path: str | None = None) -> None:
         if path:
             raise web.HTTPError(404)
-        if "token" in self.request.query_arguments:
-            # The token is now in the login cookie: keep it off the address bar (a projector
-            # shows it) and out of the app's query string.
-            kept = [
-                (k, v)
-                for k, v in parse_qsl(self.request.query, keep_blank_values=True)
-                if k != "token"
-            ]
-            self.redirect(self.request.path + (f"?{urlencode(kept)}" if kept else ""))
+        if self.drop_token():
             return
         # The app reads its view from the query string; Voila's own template/theme switches
         # would only bypass the preheated pool (and show another template).
@@ -138,6 +140,38 @@ class AppHandler(FriendlyErrors, TornadoVoilaHandler):
             self.busy()
         finally:
             VIEWER.reset(token)
+
+    @web.authenticated
+    async def head(self, path: str | None = None) -> None:
+        """What GET would answer (status and headers), without taking a kernel: a monitor
+        that checks the page must not empty the pool."""
+        if path:
+            raise web.HTTPError(404)
+        if self.drop_token():
+            return
+        km = self.kernel_manager
+        if km.get_pool_size(self.notebook_path) == 0 and not km.has_room():
+            self.busy()
+            return
+        _ = self.xsrf_token
+        for name, value in PAGE_HEADERS.items():
+            self.set_header(name, value)
+        self.flush()  # headers now: the page is streamed, its length is not known
+        self.finish()
+
+    def compute_etag(self) -> None:
+        return None  # a page is never the same twice (its kernel)
+
+    def drop_token(self) -> bool:
+        """Redirect to the address without ``?token=`` (now in the login cookie: keep it off
+        the address bar, which a projector shows, and out of the app's query string)."""
+        if "token" not in self.request.query_arguments:
+            return False
+        kept = [
+            (k, v) for k, v in parse_qsl(self.request.query, keep_blank_values=True) if k != "token"
+        ]
+        self.redirect(self.request.path + (f"?{urlencode(kept)}" if kept else ""))
+        return True
 
     def busy(self) -> None:
         evidence = self.settings["evidence"]
@@ -239,12 +273,32 @@ class OwnedKernelWebsocketHandler(VoilaKernelWebsocketHandler):
             super().on_close()
 
 
+class LoginPage(FriendlyErrors, VoilaLoginHandler):
+    """Token mode's login form: the server's own page (no script: the content security
+    policy allows none inline) instead of Jupyter's; errors are the friendly pages."""
+
+    def _render(self, message: str | None = None) -> None:
+        following = self.get_argument("next", default=self.base_url)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.write(
+            _pages.get_template("login.html.j2").render(
+                action=f"{self.base_url}login?next={quote(following, safe='/')}",
+                xsrf=self.xsrf_token.decode(),
+                message="That is not the token." if message else None,
+            )
+        )
+
+
 class OwnedKernelHandler(KernelHandler):
-    """GET (the page asks for its kernel's model) and DELETE, for the owner only."""
+    """GET (the page asks for its kernel's model), HEAD and DELETE, for the owner only."""
 
     async def prepare(self) -> None:
         await super().prepare()
         _owner_check(self, self.path_kwargs.get("kernel_id", ""))
+
+    async def head(self, kernel_id: str) -> None:
+        await self.get(kernel_id)  # tornado sends the headers only
 
 
 class OwnedShutdownHandler(VoilaShutdownKernelHandler):
