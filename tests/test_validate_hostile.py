@@ -230,3 +230,16 @@ def test_the_data_package_timepoint_pattern_has_no_python_only_anchor():
 
     pattern = field_schema(OUTCOMES_SPEC["timepoint"])["constraints"]["pattern"]
     assert "\\Z" not in pattern and "$" not in pattern and not pattern.startswith("^")
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("Alpha2010_trial", "only in case"), ("zeta 2019", "contains ' '")],
+)
+def test_add_refuses_a_citekey_bibtex_would_reject_or_confuse(valid_copy, key, message, capsys):
+    snippet = valid_copy / "new.bib"
+    snippet.write_text(SNIPPET.replace("zeta2019_trial", key), encoding="utf-8")
+    before = {p: p.read_bytes() for p in valid_copy.rglob("*") if p.is_file()}
+    assert main(["add", str(snippet), "--root", str(valid_copy), *ADD_OPTIONS]) == 1
+    assert message in capsys.readouterr().out
+    assert {p: p.read_bytes() for p in valid_copy.rglob("*") if p.is_file()} == before

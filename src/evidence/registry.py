@@ -227,9 +227,24 @@ def _entry(
     problems: list[Problem] = []
     fields: dict[str, str] = {}
     lines: dict[str, int] = {}
+    spelled: dict[str, str] = {}
     for f in block.fields:
         name = f.key.lower()
         line = f.start_line + 1
+        if name in spelled:
+            # BibTeX field names ignore case: 'design' then 'DESIGN' is one field given twice,
+            # and the last value would silently win (exact repeats are bibtexparser's to report).
+            problems.append(
+                Problem(
+                    display,
+                    line,
+                    block.key,
+                    name,
+                    f"field {spelled[name]!r} given twice in one entry (again as {f.key!r})",
+                    "each field once per entry",
+                )
+            )
+        spelled.setdefault(name, f.key)
         lines[name] = line
         value, problem = _value(f.value, macros)
         if problem:

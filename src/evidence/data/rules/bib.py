@@ -35,7 +35,9 @@ def bib_problems(registry: Registry) -> list[Problem]:
     report = Reporter(BIB_FILE)
     report.extend(registry.problems)
     seen = _Identifiers()
+    keys: dict[str, BibEntry] = {}
     for entry in registry.entries:
+        _citekey(report, entry, keys)
         kind = entry.get("kind")
         specs = dict(BIB_COMMON)
         if kind == "study":
@@ -89,15 +91,43 @@ def bib_problems(registry: Registry) -> list[Problem]:
     return report.problems
 
 
+# Characters BibTeX stops a citekey at, or that break \cite{...}; and any white space.
+_KEY_BREAKERS = re.compile(r"[\s,{}()=\"#%'~\\]")
+
+
+def _citekey(report: Reporter, entry: BibEntry, keys: dict[str, BibEntry]) -> None:
+    """A citekey BibTeX reads as we do: no space or separator, unique whatever its case."""
+    bad = _KEY_BREAKERS.search(entry.key)
+    if bad:
+        report.error(
+            entry.line,
+            entry.key,
+            None,
+            f"citekey {entry.key!r} contains {bad.group()!r}",
+            "a citekey of letters, digits and - _ : . / + (no spaces)",
+        )
+    first = keys.setdefault(entry.key.lower(), entry)
+    if first is not entry and first.key != entry.key:
+        report.error(
+            entry.line,
+            entry.key,
+            None,
+            f"citekey {entry.key!r} differs from {first.key!r} (line {first.line}) only in case",
+            "citekeys that differ in more than case (BibTeX treats these as one)",
+        )
+
+
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
 
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|(?:dx\.)?doi\.org/|doi:\s*)")
+
+
 def normalise_doi(doi: str) -> str:
-    doi = doi.strip().lower()
-    for prefix in ("https://doi.org/", "http://doi.org/", "http://dx.doi.org/", "doi:"):
-        if doi.startswith(prefix):
-            doi = doi[len(prefix) :]
-    return doi
+    """The DOI as compared: lower case, without a resolver or ``doi:`` prefix and without
+    trailing sentence punctuation (``10.1/X.`` and ``https://dx.doi.org/10.1/x`` are one DOI)."""
+    doi = _DOI_PREFIX.sub("", doi.strip().lower())
+    return doi.rstrip(".,;: ")
 
 
 class _Identifiers:
