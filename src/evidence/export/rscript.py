@@ -759,6 +759,10 @@ def _readme(analyses: list[Analysis]) -> str:
         "arm with usable numbers, and for tau2 and the prediction interval of a single study "
         "(heterogeneity is undefined; metafor would say tau2 = 0).",
         "",
+        "Not here: the report's Bayesian results (evidence.bayesian). metafor has no Bayesian "
+        "model, so there is nothing for it to reproduce; R's bayesmeta package fits the same "
+        "normal-normal model.",
+        "",
     ]
     return "\n".join(lines)
 
