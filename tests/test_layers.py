@@ -206,3 +206,12 @@ def test_the_checker_sees_deferred_imports_and_cycles(tmp_path):
     )
     assert stages == [["evidence.a", "evidence.b"], ["evidence.c"]]
     assert stage_of("evidence.c.sub", stages) == 1 and stage_of("evidence.z", stages) is None
+
+
+def test_extending_recipes_name_files_that_exist():
+    # docs/extending.md names every file a recipe touches: a renamed file must not leave it stale
+    text = (ROOT / "docs" / "extending.md").read_text(encoding="utf-8")
+    paths = set(re.findall(r"`((?:src|tests|docs|data)/[^`\s]+\.(?:py|md|toml|css|csv|R))`", text))
+    assert len(paths) >= 15, sorted(paths)
+    missing = sorted(p for p in paths if "<" not in p and not any(ROOT.glob(p)))
+    assert missing == [], f"docs/extending.md names files that do not exist: {missing}"
