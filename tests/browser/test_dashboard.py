@@ -104,17 +104,28 @@ def test_controls_update_plot_and_summary(page: Page, server: Server):
     wait_title(page, "DL estimator")
     page.check(".ev-test input")
     wait_title(page, "Knapp-Hartung")
-    assert "DL estimator" in page.inner_text(".ev-summary")
+    # the plot and the summary are separate widget messages: on a busy machine the browser may
+    # draw one before the other, so wait for each rather than read the summary at once
+    wait_summary(page, "s.includes('DL estimator')")
     page.uncheck(".ev-group-bm-mnc input")
     page.wait_for_function(
         "() => !document.querySelector('.ev-forest .js-plotly-plot').layout.yaxis.ticktext"
         ".some(t => t.includes('BM-MNC'))",
         timeout=20_000,
     )
-    assert "BM-MNC:" not in page.inner_text(".ev-summary")
+    wait_summary(page, "!s.includes('BM-MNC:')")
     # the address bar holds a link to this view
     page.wait_for_function("() => location.search.includes('groups=')", timeout=10_000)
     assert page.url.endswith("?outcome=albumin&estimator=DL&test=knha&groups=MSC%2BHSC,MSC,HSC")
+
+
+def wait_summary(page: Page, condition: str) -> None:
+    """Wait until the summary's text `s` meets a JS condition."""
+    page.wait_for_function(
+        "() => { const s = document.querySelector('.ev-summary').innerText; "
+        f"return {condition}; }}",
+        timeout=30_000,
+    )
 
 
 def test_deep_link_opens_the_right_view(page: Page, server: Server):
