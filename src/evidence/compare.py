@@ -337,6 +337,16 @@ def _count(cells: Cells, key: str, arm: str, tp: str) -> _Numbers:
         reason = "only a p value reported" if "p" in cell.stats else "no event count reported"
     elif math.isnan(total):
         reason = "events reported without a denominator"
+    elif assumed and "percent" in cell.stats:
+        # A printed percentage that the arm's n cannot give means the denominator was another
+        # population (e.g. safety by treatment received) whose size is not reported.
+        shown = 100 * events / total
+        if abs(shown - cell.stats["percent"]) > 0.5 + 1e-9:
+            reason = (
+                f"the printed {cell.stats['percent']:g}% does not fit {events:g} of the arm's "
+                f"{total:g} ({shown:.1f}%): the denominator is another population whose size is "
+                "not reported"
+            )
     return _Numbers(
         basis="count",
         events=events,

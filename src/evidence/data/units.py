@@ -60,7 +60,7 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
     )
     out["value"] = out["value"].astype(float) * factors
     out["unit"] = [
-        "p" if s == "p" else canonical_unit(o)
+        "p" if s == "p" else ("%" if s == "percent" else canonical_unit(o))
         for o, s in zip(out["outcome"], out["statistic"], strict=True)
     ]
     return out

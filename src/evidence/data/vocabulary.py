@@ -25,7 +25,20 @@ N_BASES = vocab.N_BASES
 OUTCOMES = vocab.OUTCOMES
 BINARY_OUTCOMES = vocab.COUNTED_OUTCOMES
 QUANTITIES = ("level", "change")
-STATISTICS = ("mean", "sd", "se", "median", "q1", "q3", "min", "max", "events", "total", "p")
+STATISTICS = (
+    "mean",
+    "sd",
+    "se",
+    "median",
+    "q1",
+    "q3",
+    "min",
+    "max",
+    "events",
+    "total",
+    "percent",  # a printed percentage of patients with the event (checked against the counts)
+    "p",
+)
 COMPARISONS = ("before-after", "versus control")
 EXTERNAL_GROUPS = (*CELL_GROUPS, "any")
 MEASURES = ("MD",)

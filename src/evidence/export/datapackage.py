@@ -105,7 +105,7 @@ def field_schema(spec: FieldSpec) -> dict[str, object]:
             field["description"] = "'baseline', 'end' (visit not stated) or '<number> d|wk|mo|yr'"
     if spec.name == "unit":
         units = dict.fromkeys(u for us in UNITS.values() for u in us)
-        constraints["enum"] = [*units, "p"]
+        constraints["enum"] = [*units, "%", "p"]  # "%" for a statistic percent
         field["description"] = "as reported; which units fit which outcome: docs/data-format.md"
     if spec.description:
         field["description"] = spec.description

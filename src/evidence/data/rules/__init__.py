@@ -3,6 +3,8 @@
 - :mod:`.bib`: references.bib (fields by kind, entry types, DOIs/PMIDs/registrations);
 - :mod:`.arms`: data/arms.csv (link to a study, once each, groups, n against n_total);
 - :mod:`.outcomes`: data/outcomes.csv (link to an arm, units, values, one cell's consistency);
+- :mod:`.consistency`: data/outcomes.csv numbers against each other (p vs means, GRIM, SD
+  range, percentages; warnings);
 - :mod:`.external`: data/external.csv (link to a meta-analysis, unit, estimate inside its CI);
 - :mod:`.usage`: across files (studies without numbers say why, clinical studies have arms);
 - :mod:`.links`: the shared citekey-link rule.
@@ -15,6 +17,7 @@ from __future__ import annotations
 from evidence.data.problems import Problem
 from evidence.data.rules.arms import arm_problems
 from evidence.data.rules.bib import bib_problems
+from evidence.data.rules.consistency import consistency_problems
 from evidence.data.rules.external import external_problems
 from evidence.data.rules.outcomes import outcome_problems
 from evidence.data.rules.usage import usage_problems
@@ -29,6 +32,7 @@ def cross_file_problems(
     return [
         *arm_problems(arms, registry),
         *outcome_problems(outcomes, arms, registry),
+        *consistency_problems(outcomes, arms),  # warnings: numbers that disagree with each other
         *external_problems(external, registry),
         *usage_problems(registry, outcomes, arms),
     ]
@@ -37,6 +41,7 @@ def cross_file_problems(
 __all__ = [
     "arm_problems",
     "bib_problems",
+    "consistency_problems",
     "cross_file_problems",
     "external_problems",
     "outcome_problems",

@@ -117,7 +117,9 @@ def _unit_and_statistic(report: Reporter, row: Row) -> float | None:
     key, outcome, statistic, unit = row["citekey"], row["outcome"], row["statistic"], row["unit"]
     value = parse_number(row["value"])
     if outcome in UNITS and unit:
-        allowed = ("p",) if statistic == "p" else UNITS[outcome]
+        allowed = (
+            ("p",) if statistic == "p" else ("%",) if statistic == "percent" else UNITS[outcome]
+        )
         if unit not in allowed:
             report.error(
                 row.line,
@@ -127,15 +129,19 @@ def _unit_and_statistic(report: Reporter, row: Row) -> float | None:
                 "one of " + ", ".join(map(repr, allowed)),
             )
             value = None  # cannot range-check a number whose unit we do not know
-    if outcome in BINARY_OUTCOMES and statistic not in ("events", "total", "p"):
+    if outcome in BINARY_OUTCOMES and statistic not in ("events", "total", "percent", "p"):
         report.error(
             row.line,
             key,
             "statistic",
             f"{outcome} is counted, not measured: {statistic!r}",
-            "'events', 'total' or 'p'",
+            "'events', 'total', 'percent' or 'p'",
         )
-    if outcome in UNITS and outcome not in BINARY_OUTCOMES and statistic in ("events", "total"):
+    if (
+        outcome in UNITS
+        and outcome not in BINARY_OUTCOMES
+        and statistic in ("events", "total", "percent")
+    ):
         report.error(
             row.line,
             key,
@@ -198,6 +204,10 @@ def _value_problems(report: Reporter, row: Row, value: float) -> None:
         report.error(row.line, key, "value", f"negative {statistic} {value:g}", f"{statistic} >= 0")
     if statistic == "p" and not 0 <= value <= 1:
         report.error(row.line, key, "value", f"p value {value:g} outside [0, 1]", "0 <= p <= 1")
+    if statistic == "percent" and not 0 <= value <= 100:
+        report.error(
+            row.line, key, "value", f"percentage {value:g} outside [0, 100]", "0 <= percent <= 100"
+        )
     if statistic in ("events", "total") and (value < 0 or not float(value).is_integer()):
         report.error(
             row.line,
