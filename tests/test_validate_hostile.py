@@ -243,3 +243,30 @@ def test_add_refuses_a_citekey_bibtex_would_reject_or_confuse(valid_copy, key, m
     assert main(["add", str(snippet), "--root", str(valid_copy), *ADD_OPTIONS]) == 1
     assert message in capsys.readouterr().out
     assert {p: p.read_bytes() for p in valid_copy.rglob("*") if p.is_file()} == before
+
+
+def _fields(text: str) -> tuple[dict[str, str], list[str]]:
+    from evidence.registry import parse_registry
+
+    registry = parse_registry(text, Path("x.bib"), "x.bib")
+    return registry.entries[-1].fields, [str(p) for p in registry.problems]
+
+
+def test_string_macros_chain_and_concatenate_as_bibtex_does():
+    fields, problems = _fields(
+        '@string{a = {Alpha}}\n@string{b = a # { Beta}}\n@string{c = "Q " # b}\n'
+        '@article{k, title = c # {: C# {and} x#y}, note = {a} # " b " # 2010}\n'
+    )
+    assert problems == []
+    assert fields["title"] == "Q Alpha Beta: C# {and} x#y"
+    assert fields["note"] == "a b 2010"
+
+
+def test_a_macro_used_before_its_definition_or_in_a_loop_is_refused():
+    _, problems = _fields(
+        "@string{l1 = l2}\n@string{l2 = l1}\n@article{k, title = {T}, journal = l2}\n"
+    )
+    assert problems == [
+        "x.bib:1: error: @string{l1}: undefined @string macro 'l2'; expected a value in {braces}"
+        " or a defined @string (a macro is defined before it is used)"
+    ]

@@ -128,8 +128,7 @@ def read_registry(path: Path | str, display: str | None = None) -> Registry:
 
 def parse_registry(text: str, path: Path, display: str) -> Registry:
     library = _parse(text)
-    macros = {**MONTHS, **{s.key.lower(): _strip(s.value) for s in library.strings}}
-    problems: list[Problem] = []
+    macros, problems = _macros(library, display)
     entries: list[BibEntry] = []
     pieces = _pieces(text, library)
     for block in library.blocks:
@@ -272,19 +271,61 @@ def _value(raw: str, macros: dict[str, str]) -> tuple[str, tuple[str, str] | Non
     return _normalise_space(value), problem
 
 
+def _macros(library: bibtexparser.Library, display: str) -> tuple[dict[str, str], list[Problem]]:
+    """@string macros resolved as BibTeX does: in file order, each from the ones defined before
+    it (so a chain resolves and a loop cannot), ``#`` concatenating its parts."""
+    macros = dict(MONTHS)
+    problems: list[Problem] = []
+    for string in library.strings:
+        value, problem = _resolve(string.value, macros)
+        if problem:
+            problems.append(
+                Problem(
+                    display,
+                    string.start_line + 1,
+                    None,
+                    None,
+                    f"@string{{{string.key}}}: {problem[0]}",
+                    problem[1] + " (a macro is defined before it is used)",
+                )
+            )
+        macros[string.key.lower()] = value
+    return macros, problems
+
+
 def _resolve(raw: str, macros: dict[str, str]) -> tuple[str, tuple[str, str] | None]:
-    raw = raw.strip()
-    if len(raw) >= 2 and (raw[0], raw[-1]) in (("{", "}"), ('"', '"')) and _enclosed(raw):
-        return raw[1:-1], None
-    if raw.isdigit():
-        return raw, None
-    if "#" in raw:
-        parts = [_resolve(p, macros) for p in raw.split("#")]
-        bad = next((p[1] for p in parts if p[1]), None)
-        return "".join(p[0] for p in parts), bad
-    if raw.lower() in macros:
-        return macros[raw.lower()], None
-    return raw, (f"undefined @string macro {raw!r}", "a value in {braces} or a defined @string")
+    """A field value: ``{...}``, ``"..."``, digits or macro names, joined by ``#``."""
+    values, problem = [], None
+    for part in _concatenated(raw.strip()):
+        if len(part) >= 2 and (part[0], part[-1]) in (("{", "}"), ('"', '"')) and _enclosed(part):
+            values.append(part[1:-1])
+        elif part.isascii() and part.isdigit():
+            values.append(part)
+        elif part.lower() in macros:
+            values.append(macros[part.lower()])
+        else:
+            values.append(part)
+            if problem is None:
+                what = f"undefined @string macro {part!r}" if part else "an empty part around '#'"
+                problem = (what, "a value in {braces} or a defined @string")
+    return "".join(values), problem
+
+
+def _concatenated(raw: str) -> list[str]:
+    """``raw`` split at each ``#`` outside braces and quotes, each part stripped."""
+    parts, start, depth, quoted = [], 0, 0, False
+    for i, ch in enumerate(raw):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == '"' and depth == 0:
+            quoted = not quoted
+        elif ch == "#" and depth == 0 and not quoted:
+            parts.append(raw[start:i].strip())
+            start = i + 1
+    parts.append(raw[start:].strip())
+    return parts
 
 
 def _enclosed(raw: str) -> bool:
@@ -298,13 +339,6 @@ def _enclosed(raw: str) -> bool:
         if depth == 0 and i < len(raw) - 1:
             return False
     return True
-
-
-def _strip(raw: str) -> str:
-    raw = raw.strip()
-    if len(raw) >= 2 and (raw[0], raw[-1]) in (("{", "}"), ('"', '"')):
-        return raw[1:-1]
-    return raw
 
 
 def _normalise_space(value: str) -> str:
