@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from .conftest import Server
+from .conftest import NAV_TIMEOUT, Server
 from .test_dashboard import FOREST, forest, open_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -29,7 +29,7 @@ def wait_rows(page: Page, n: int) -> None:
         "(n) => { const gd = document.querySelector('.ev-forest .js-plotly-plot');"
         " return gd && gd.data.find(t => t.name === 'studies').x.length === n; }",
         arg=n,
-        timeout=20_000,
+        timeout=NAV_TIMEOUT,
     )
 
 
@@ -49,7 +49,7 @@ def test_rob_filter_repools_and_the_column_is_drawn(page: Page, server: Server):
     wait_rows(page, 3)
     assert page.evaluate(JS_ROB_COLUMN)["drawn"] == 3
     assert "X" in page.evaluate(JS_ROB_COLUMN)["data"]  # Mohamadnejad 2016: RoB 2 high
-    page.wait_for_function("() => location.search === ''", timeout=10_000)
+    page.wait_for_function("() => location.search === ''", timeout=NAV_TIMEOUT)
 
 
 def test_claims_with_verdicts_and_their_evidence(page: Page, server: Server):
@@ -71,22 +71,22 @@ def test_claims_with_verdicts_and_their_evidence(page: Page, server: Server):
     page.wait_for_function(
         "() => document.querySelector('.ev-study-detail')"
         " && document.querySelector('.ev-study-detail').innerText.includes('Kharaziha 2009')",
-        timeout=20_000,
+        timeout=NAV_TIMEOUT,
     )
     assert page.inner_text(TAB).strip() == "Studies"
     page.wait_for_function("() => location.search === '?tab=studies&study=kharaziha2009_ejgh'")
     # back to the appraisal: the risk-of-bias plots, and a tool choice redraws them
     page.click(".ev-tab > .lm-TabBar .lm-TabBar-tab >> text=Appraisal")
     page.click(".ev-appraisal-tab .lm-TabBar-tab >> text=Risk of bias")
-    page.wait_for_selector(".ev-rob-traffic .js-plotly-plot .main-svg", timeout=30_000)
-    page.wait_for_selector(".ev-rob-summary .js-plotly-plot .main-svg", timeout=30_000)
+    page.wait_for_selector(".ev-rob-traffic .js-plotly-plot .main-svg", timeout=NAV_TIMEOUT)
+    page.wait_for_selector(".ev-rob-summary .js-plotly-plot .main-svg", timeout=NAV_TIMEOUT)
     titles = ".ev-rob-traffic .js-plotly-plot .annotation-text"
     assert "ROBINS-I (non-randomised comparisons)" in page.locator(titles).all_text_contents()
     page.click(".ev-rob-tool button >> text=RoB 2")
     page.wait_for_function(
         "() => ![...document.querySelectorAll('.ev-rob-traffic .annotation-text')]"
         ".some(a => a.textContent.startsWith('ROBINS-I'))",
-        timeout=20_000,
+        timeout=NAV_TIMEOUT,
     )
     page.wait_for_function("() => location.search.includes('section=rob&tool=rob2')")
 
@@ -103,10 +103,10 @@ def test_deep_link_to_certainty_and_flow(page: Page, server: Server):
     page.click(f"{row} summary")
     assert "Spahr 2013" in page.inner_text(row)
     # the (hidden) forest plot was drawn for the linked question and filter too
-    page.wait_for_selector(FOREST, state="attached", timeout=30_000)
+    page.wait_for_selector(FOREST, state="attached", timeout=NAV_TIMEOUT)
     assert "Mortality" in forest(page)["title"]
     page.click(".ev-appraisal-tab .lm-TabBar-tab >> text=Study flow")
-    page.wait_for_selector(".ev-flow-plot .js-plotly-plot .main-svg", timeout=30_000)
+    page.wait_for_selector(".ev-flow-plot .js-plotly-plot .main-svg", timeout=NAV_TIMEOUT)
     text = " ".join(page.locator(".ev-flow-plot .annotation-text").all_text_contents())
     assert "Records in the registry" in text and "Studies per pooled outcome" in text
     page.wait_for_function("() => location.search.includes('section=flow')")

@@ -57,7 +57,7 @@ def wait_title(page: Page, text: str) -> None:
         "(text) => { const gd = document.querySelector('.ev-forest .js-plotly-plot');"
         " return gd && gd.layout.title.text.includes(text); }",
         arg=text,
-        timeout=20_000,
+        timeout=NAV_TIMEOUT,
     )
 
 
@@ -69,7 +69,7 @@ def expected_rows() -> int:
 
 def test_page_loads_with_one_row_per_included_study(page: Page, server: Server, expected_rows):
     seconds = open_dashboard(page, server.url)
-    page.wait_for_selector(".ev-summary li", timeout=20_000)
+    page.wait_for_selector(".ev-summary li", timeout=NAV_TIMEOUT)
     info = forest(page)
     assert info["studies"] == expected_rows == 3
     assert info["points"] == expected_rows  # drawn, not only in the data
@@ -98,7 +98,7 @@ def test_controls_update_plot_and_summary(page: Page, server: Server):
     wait_title(page, "Albumin")
     page.wait_for_function(
         "() => document.querySelector('.ev-summary').innerText.includes('Albumin')",
-        timeout=20_000,
+        timeout=NAV_TIMEOUT,
     )
     page.select_option(".ev-estimator select", label="DL (DerSimonian-Laird, RevMan 5)")
     wait_title(page, "DL estimator")
@@ -111,11 +111,11 @@ def test_controls_update_plot_and_summary(page: Page, server: Server):
     page.wait_for_function(
         "() => !document.querySelector('.ev-forest .js-plotly-plot').layout.yaxis.ticktext"
         ".some(t => t.includes('BM-MNC'))",
-        timeout=20_000,
+        timeout=NAV_TIMEOUT,
     )
     wait_summary(page, "!s.includes('BM-MNC:')")
     # the address bar holds a link to this view
-    page.wait_for_function("() => location.search.includes('groups=')", timeout=10_000)
+    page.wait_for_function("() => location.search.includes('groups=')", timeout=NAV_TIMEOUT)
     assert page.url.endswith("?outcome=albumin&estimator=DL&test=knha&groups=MSC%2BHSC,MSC,HSC")
 
 
@@ -124,7 +124,7 @@ def wait_summary(page: Page, condition: str) -> None:
     page.wait_for_function(
         "() => { const s = document.querySelector('.ev-summary').innerText; "
         f"return {condition}; }}",
-        timeout=30_000,
+        timeout=NAV_TIMEOUT,
     )
 
 
@@ -141,18 +141,20 @@ def test_deep_link_opens_the_right_view(page: Page, server: Server):
     # the (hidden) forest plot was drawn for the linked question too
     assert "PM estimator, Knapp-Hartung" in forest(page)["title"]
     assert "fewer than 10" in summary
-    page.wait_for_selector(".ev-funnel .js-plotly-plot .main-svg", timeout=30_000)
-    page.wait_for_selector(".ev-loo .js-plotly-plot .main-svg", timeout=30_000)
+    page.wait_for_selector(".ev-funnel .js-plotly-plot .main-svg", timeout=NAV_TIMEOUT)
+    page.wait_for_selector(".ev-loo .js-plotly-plot .main-svg", timeout=NAV_TIMEOUT)
     # then the Studies tab, and a study's numbers with their locators
     page.click(".ev-tab .lm-TabBar-tab >> text=Studies")
-    page.wait_for_selector(".ev-studies table", timeout=30_000)
-    page.wait_for_selector(".ev-map .js-plotly-plot .main-svg", timeout=30_000)
+    page.wait_for_selector(".ev-studies table", timeout=NAV_TIMEOUT)
+    page.wait_for_selector(".ev-map .js-plotly-plot .main-svg", timeout=NAV_TIMEOUT)
     page.select_option(".ev-study select", label="Kharaziha 2009 \u00b7 single-arm")
     page.wait_for_function(
         "() => document.querySelector('.ev-study-detail').innerText.includes('Table')",
-        timeout=20_000,
+        timeout=NAV_TIMEOUT,
     )
-    page.wait_for_function("() => location.search.includes('study=kharaziha2009_ejgh')")
+    page.wait_for_function(
+        "() => location.search.includes('study=kharaziha2009_ejgh')", timeout=NAV_TIMEOUT
+    )
     assert page.locator(".ev-study-detail a[href^='https://doi.org/']").count() == 1
 
 
@@ -174,7 +176,7 @@ def test_bad_query_value_shows_a_notice(page: Page, server: Server):
     assert "Unknown setting 'x'" in notice
     wait_title(page, "MELD score")
     assert "REML" in forest(page)["title"]
-    page.wait_for_function("() => location.search === ''", timeout=10_000)
+    page.wait_for_function("() => location.search === ''", timeout=NAV_TIMEOUT)
 
 
 def test_idle_kernels_are_culled(browser, server: Server):

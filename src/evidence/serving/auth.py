@@ -4,12 +4,12 @@
 ``Authorization: token`` header or the login form; then a signed login cookie) with:
 
 - the token compared in constant time (jupyter_server compares with ``==``);
-- :class:`TokenThrottle`: after ``FREE_FAILURES`` wrong tokens from one client (an IPv4
-  address, an IPv6 /64), every token from it is refused with HTTP 429 for 1 s, then 2, 4, ...
-  up to 5 min after each further wrong token; the right token is refused too while the client
-  waits, so waiting is the only way on. A viewer already logged in (the cookie, no token) is
-  never slowed down. The table holds at most ``MAX_CLIENTS`` clients (the least recently seen
-  is dropped first), so a flood of addresses cannot grow the server's memory;
+- :class:`TokenThrottle`: the ``FREE_FAILURES``-th wrong token from one client (an IPv4
+  address, an IPv6 /64) is answered with HTTP 429, and every token from it for 5 s, then 10,
+  20, ... up to 5 min after each further wrong token; the right token is refused too while
+  the client waits, so waiting is the only way on. A viewer already logged in (the cookie, no
+  token) is never slowed down. The table holds at most ``MAX_CLIENTS`` clients (the least
+  recently seen is dropped first), so a flood of addresses cannot grow the server's memory;
 - login and ``_xsrf`` cookies with ``SameSite=Lax`` (evidence.serving.security).
 
 Behind a reverse proxy every viewer has the proxy's address: wrong tokens from one viewer slow
@@ -33,7 +33,7 @@ from voila.voila_identity_provider import VoilaIdentityProvider
 from .security import COOKIE_OPTIONS, RETRY_AFTER_ATTR
 
 FREE_FAILURES = 5
-FIRST_DELAY = 1.0  # seconds
+FIRST_DELAY = 5.0  # seconds
 MAX_DELAY = 300.0
 FORGET_AFTER = 900.0  # seconds without a wrong token: the client starts afresh
 MAX_CLIENTS = 4096
@@ -135,6 +135,7 @@ class EvidenceIdentityProvider(VoilaIdentityProvider):
             handler.request.remote_ip,
             f": token logins refused for {seconds:.0f} s" if seconds else "",
         )
+        self._refuse_if_waiting(handler)  # the wrong token that starts a wait gets the 429
         return False
 
     async def get_user_token(self, handler: web.RequestHandler):  # type: ignore[override]
