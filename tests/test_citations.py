@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 import evidence
 from evidence.citations import bibliography, csl_names
 
-from .conftest import FIXTURES, ROOT
+from .conftest import FIXTURES
 
 
 def test_names():
@@ -29,11 +27,3 @@ def test_vancouver_formatting():
         "World Journal of Gastroenterology. 2010;16:1–8. doi:10.1000/alpha.2010 "
         "PubMed PMID: 11111111."
     )
-
-
-def test_every_bundled_entry_formats():
-    data = evidence.load(ROOT)
-    refs = bibliography(data.studies, data.studies["citekey"], output="html")
-    assert [k for k, _ in refs] == list(data.studies["citekey"])
-    assert all(isinstance(text, str) and len(text) > 20 for _, text in refs)
-    assert isinstance(data.studies, pd.DataFrame)

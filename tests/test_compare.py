@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 import evidence
 from evidence.compare import Question, effects, pool, summary, to_display
 from evidence.effects import conv_fivenum
 
-from .conftest import FIXTURES, ROOT
+from .conftest import FIXTURES
 
 
 @pytest.fixture(scope="module")
@@ -120,20 +119,3 @@ def test_pool_per_group_and_subgroup_test(small):
     assert "cannot be tested here" in text[-1]
     with pytest.raises(ValueError):
         pool(effects(small, q), q, method="XYZ")
-
-
-def test_bundled_data_every_outcome_and_effect_runs():
-    data = evidence.load(ROOT)
-    for outcome in ("meld", "child_pugh", "albumin", "bilirubin", "inr", "deaths", "sae"):
-        for effect in ("change", "control"):
-            q = Question(
-                outcome=outcome,
-                effect=effect,
-                confidence="seed-only",
-                groups=("MSC+HSC", "MSC", "HSC", "BM-MNC", "control"),
-            )
-            frame = effects(data, q)
-            assert (frame["reason"] != "").sum() + frame["included"].sum() == len(frame)
-            included = frame[frame["included"]]
-            assert np.isfinite(included[["yi", "vi"]].to_numpy()).all()
-            pool(frame, q)

@@ -8,7 +8,7 @@ import pytest
 import evidence
 from evidence.dataset import first_author
 
-from .conftest import FIXTURES, ROOT
+from .conftest import FIXTURES
 
 REQUIRED_OUTCOME_COLUMNS = {
     "citekey",
@@ -88,11 +88,3 @@ def test_frames_are_empty_but_typed_for_an_empty_table(valid_copy):
 )
 def test_first_author(author, family):
     assert first_author(author) == family
-
-
-def test_bundled_dataset_loads():
-    data = evidence.load(ROOT)
-    assert data.studies["citekey"].is_unique
-    assert not data.outcomes.empty
-    assert set(data.outcomes["citekey"]) <= set(data.studies["citekey"])
-    assert data.outcomes["locator"].notna().all() and data.outcomes["confidence"].notna().all()
