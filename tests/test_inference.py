@@ -483,3 +483,30 @@ def test_numbers_on_a_planned_arm_are_refused(valid_copy: Path):
     found = [p for p in _problems(valid_copy) if "planned" in p and ": error:" in p]
     assert len(found) == 8  # every gamma row without its own n
     assert found[0].startswith("data/outcomes.csv:15: error: gamma2012_series [arm]")
+
+
+def test_counted_outcomes_are_not_called_a_change_from_baseline():
+    from evidence.compare import effect_title
+
+    assert effect_title("change", "deaths") == "patients with the event within arms (no control)"
+    assert effect_title("change", "meld") == "change from baseline within arms"
+    assert effect_title("control", "deaths") == "cells versus control"
+
+
+def test_compare_view_greys_an_unreliable_test_with_its_reason():
+    from evidence.app.views.compare import CompareView
+
+    one = frame_of(
+        [{"group": g, "yi": y, "vi": 0.1} for g, y in (("MSC", -7.0), ("HSC", 0.0), ("HSC", 0.2))]
+    )
+    html = CompareView._heterogeneity(pool(one, Question(groups=("MSC", "HSC"))))
+    assert "<p class='ev-muted ev-unreliable'>Whether the cell groups differ cannot" in html
+    assert "MSC rests on a single study" in html
+    two = frame_of(
+        [
+            {"group": g, "yi": y, "vi": 0.2}
+            for g, y in (("MSC", -3.0), ("MSC", -2.5), ("HSC", -0.4), ("HSC", 0.1))
+        ]
+    )
+    html = CompareView._heterogeneity(pool(two, Question(groups=("MSC", "HSC"))))
+    assert "<p>Across studies (an indirect comparison)" in html

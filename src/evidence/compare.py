@@ -1067,6 +1067,18 @@ MEASURE_LABELS = {
     "RR": "risk ratio (cells versus control)",
     "RD": "risk difference (cells minus control)",
 }
+
+
+def effect_title(effect: str, outcome: str) -> str:
+    """What an effect type shows for an outcome: a within-arm effect of a counted outcome is the
+    proportion of patients with the event, not a change from baseline."""
+    if effect == "control":
+        return "cells versus control"
+    if outcome in BINARY_OUTCOMES:
+        return "patients with the event within arms (no control)"
+    return "change from baseline within arms"
+
+
 #: Value of "no effect" on the display scale of each measure.
 NULL_VALUE = {"MC": 0.0, "MD": 0.0, "RD": 0.0, "OR": 1.0, "RR": 1.0, "PLO": math.nan}
 

@@ -24,6 +24,7 @@ from evidence.compare import (
     OUTCOME_LABELS,
     WINDOWS,
     Question,
+    effect_title,
     effects,
     pool,
     summary,
@@ -37,7 +38,6 @@ Progress = Callable[[str], None]
 
 REPORT_OUTCOMES = MAIN_OUTCOMES
 TEST_NAMES = {"z": "Wald z", "knha": "Knapp-Hartung", "adhoc": "Knapp-Hartung (ad hoc)"}
-EFFECT_TITLES = {"change": "change from baseline within arms", "control": "cells versus control"}
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def build(
     _studies_section(page, data, tables, cited)
     for outcome in settings.outcomes:
         for effect in settings.effects:
-            step(f"{OUTCOME_LABELS[outcome]}, {EFFECT_TITLES[effect]}")
+            step(f"{OUTCOME_LABELS[outcome]}, {effect_title(effect, outcome)}")
             _outcome_section(page, data, settings, outcome, effect, tables, cited)
     step("appraisal")
     _appraisal_section(page, data, settings, tables)
@@ -251,7 +251,7 @@ def _outcome_section(
     pooled = pool(frame, q, method=settings.method, test=settings.test)
     name = _slug(outcome, effect)
     anchor = f"outcome-{name}"
-    page.heading(2, f"{OUTCOME_LABELS[outcome]}: {EFFECT_TITLES[effect]}", anchor)
+    page.heading(2, f"{OUTCOME_LABELS[outcome]}: {effect_title(effect, outcome)}", anchor)
     page.para(f"Effect measure: {MEASURE_LABELS[q.measure]}.")
     for sentence in summary(pooled):
         page.para(sentence, "summary")

@@ -41,7 +41,8 @@ ESTIMATOR_LABELS = {
     "FE": "FE (common effect, no \u03c4\u00b2)",
 }
 EFFECT_LABELS = {
-    "change": "change from baseline",
+    # for counted outcomes a within-arm effect is the share of patients with the event
+    "change": "within arms (change, or patients with the event)",
     "control": "cells versus control",
 }
 MEASURE_CHOICES = {"OR": "odds ratio", "RR": "risk ratio", "RD": "risk difference"}

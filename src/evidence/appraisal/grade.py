@@ -522,7 +522,7 @@ def draft(
     :func:`load_overrides`; both are read from ``dataset.root`` when not given (and treated as
     empty when the files do not exist).
     """
-    from evidence.compare import OUTCOME_LABELS, Question, pool, to_display, unit_of
+    from evidence.compare import OUTCOME_LABELS, Question, effect_title, pool, to_display, unit_of
     from evidence.compare import effects as compare_effects
     from evidence.meta import regtest
 
@@ -559,7 +559,7 @@ def draft(
                     "effect": effect,
                     "comparison": f"{group} versus control"
                     if effect == "control"
-                    else f"{group}: change from baseline (no control)",
+                    else f"{group}: {effect_title(effect, outcome)}",
                     "measure": question.measure,
                     "unit": unit_of(outcome),
                     "method": method,

@@ -228,8 +228,7 @@ def _numbers(data: Dataset, question: Question, included: pd.DataFrame) -> pd.Da
 _TEST_WORDS = {
     "z": "Wald-type z test and 95% confidence interval",
     "knha": "Knapp-Hartung t test and 95% confidence interval (df = k - 1)",
-    "adhoc": "Knapp-Hartung t test with its scale factor at least 1 (metafor's \"adhoc\"), "
-    "95% CI",
+    "adhoc": 'Knapp-Hartung t test with its scale factor at least 1 (metafor\'s "adhoc"), 95% CI',
 }
 _METHOD_WORDS = {
     "FE": "common-effect (FE) model",

@@ -3,6 +3,7 @@ what it cites, and the central claim against what the dataset can say."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ipywidgets as W
@@ -13,7 +14,7 @@ from evidence.app.html import badge, escape, is_missing, linkify, table
 from evidence.app.state import ViewState
 from evidence.app.views.links import StudyLinks
 from evidence.app.widgets import classed
-from evidence.compare import CONFIDENCE_FILTERS, OUTCOME_LABELS
+from evidence.compare import CONFIDENCE_FILTERS, OUTCOME_LABELS, effect_title
 from evidence.figures.style import fmt, fmt_p
 
 
@@ -172,9 +173,9 @@ class ClaimsSection:
         test_rows = [
             (
                 escape(OUTCOME_LABELS.get(t.outcome, t.outcome)),
-                "cells versus control" if t.effect == "control" else "change from baseline",
+                escape(effect_title(t.effect, t.outcome)),
                 escape(t.k),
-                f"Q = {fmt(t.q_between)}, df = {fmt(t.df, 0)}, {fmt_p(t.p)}",
+                _test_cell(t),
                 "yes" if t.includes_combination else "no",
             )
             for t in estimable.itertuples(index=False)
@@ -218,7 +219,8 @@ class ClaimsSection:
                 else "<p>None.</p>"
             )
             + f"<h4>Tests for subgroup differences ({len(estimable)} of {len(tests)} outcome "
-            "and effect pairs estimable; across studies, not randomised)</h4>"
+            "and effect pairs estimable; across studies, not randomised; a greyed test cannot "
+            "be read as evidence, for the reason given)</h4>"
             + (
                 table(
                     ("outcome", "effect", "study arms per group", "test", "includes MSC+HSC"),
@@ -232,3 +234,17 @@ class ClaimsSection:
 
 
 __all__ = ["ClaimsSection", "problem_note", "verdict_badge"]
+
+
+def _test_cell(t: Any) -> str:
+    """The test's numbers; an unreliable one greyed with its reason (issue 12)."""
+    df2 = getattr(t, "df2", float("nan"))
+    stat = (
+        f"F({fmt(t.df, 0)}, {fmt(df2, 0)}) = {fmt(t.q_between)}"
+        if isinstance(df2, float) and math.isfinite(df2)
+        else f"Q = {fmt(t.q_between)}, df = {fmt(t.df, 0)}"
+    )
+    text = f"{stat}, {fmt_p(t.p)}"
+    if getattr(t, "reliable", True):
+        return text
+    return f"<span class='ev-muted'>{text} (not interpretable: {escape(str(t.reason))})</span>"

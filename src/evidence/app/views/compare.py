@@ -22,6 +22,7 @@ from evidence.compare import (
     OUTCOME_LABELS,
     WINDOWS,
     Pooled,
+    subgroup_sentence,
     summary,
     to_display,
 )
@@ -114,7 +115,7 @@ class CompareView(BaseView):
         rows = []
         results = [(g, r) for g, r in pooled.groups.items()]
         if pooled.overall is not None and sum(r is not None for _, r in results) >= 2:
-            results.append(("All groups (across studies)", pooled.overall))
+            results.append(("Average across cell therapies", pooled.overall))
         for group, r in results:
             if r is None:
                 rows.append(
@@ -140,18 +141,16 @@ class CompareView(BaseView):
             )
         sub = pooled.subgroups
         test = "Test for subgroup differences: needs two groups with numbers."
-        if sub is not None and math.isfinite(sub.q_between):
-            test = (
-                f"Test for subgroup differences (across studies, not randomised): Q = "
-                f"{fmt(sub.q_between)}, df = {fmt(sub.q_between_df, 0)}, "
-                f"{fmt_p(sub.q_between_pval)}."
-            )
+        muted = ""
+        if sub is not None:  # an unreliable test is greyed, with its reason (issue 12)
+            test = subgroup_sentence(pooled)
+            muted = "" if sub.reliable else " class='ev-muted ev-unreliable'"
         return (
             "<h3>Heterogeneity</h3><table class='ev-table'><thead><tr><th>group</th><th>k</th>"
             "<th>estimate [95% CI]</th><th>95% prediction interval</th><th>\u03c4\u00b2</th>"
             "<th>I\u00b2</th><th>Q (df, p)</th></tr></thead><tbody>"
             + "".join(rows)
-            + f"</tbody></table><p>{escape(test)}</p>"
+            + f"</tbody></table><p{muted}>{escape(test)}</p>"
         )
 
     @staticmethod
