@@ -631,6 +631,10 @@ def forest_plot(
         "meta": {"rows": n_rows, "studies": len(st_x), "measure": measure},
     }
 
+    # Only rows with numbers get a text point: plotly.js removes the <text> of a point whose
+    # text is empty and an in-place update never draws it again, so a row that gained numbers
+    # after a control change stayed blank (the dashboard's vanishing numbers).
+    numbered = [y for y, t in enumerate(rows.numbers) if t] if labelled else []
     traces = [
         trace(
             "scatter",
@@ -658,11 +662,11 @@ def forest_plot(
         trace(
             "scatter",
             name="numbers",
-            x=[0.02] * n_rows if labelled else [],
-            y=list(range(n_rows)) if labelled else [],
+            x=[0.02] * len(numbered),
+            y=numbered,
             xaxis="x2",
             mode="text",
-            text=rows.numbers if labelled else [],
+            text=[rows.numbers[y] for y in numbered],
             textposition="middle right",
             textfont={"size": TICK_SIZE if n_rows <= 60 else SMALL_SIZE - 2},
             cliponaxis=False,  # a long interval may reach into the next column

@@ -62,6 +62,17 @@ class CompareView(BaseView):
         """The forest plot (None before the view is first shown)."""
         return self.panes["forest"].widget
 
+    def figure(self, state: ViewState) -> go.Figure:
+        """The forest plot of ``state``, built afresh (what :meth:`show` draws in place)."""
+        q = state.question()
+        pooled = self.analysis.pooled(q, state.estimator, state.test, state.rob)
+        label = rob_module.ROB_FILTERS[state.rob][0]
+        left_out = int(pooled.effects.attrs.get("rob_left_out", 0))
+        note = ""
+        if state.rob != "all":
+            note = f"{label} ({left_out} {'arm' if left_out == 1 else 'arms'} left out)"
+        return forest_plot(pooled, rob=self.analysis.rob_columns, filter_note=note)
+
     def show(self, state: ViewState) -> None:
         q = state.question()
         key = (q, state.estimator, state.test, state.rob)
@@ -70,12 +81,7 @@ class CompareView(BaseView):
         pooled = self.analysis.pooled(q, state.estimator, state.test, state.rob)
         self.pooled = pooled
         label = rob_module.ROB_FILTERS[state.rob][0]
-        left_out = int(pooled.effects.attrs.get("rob_left_out", 0))
-        note = ""
-        if state.rob != "all":
-            note = f"{label} ({left_out} {'arm' if left_out == 1 else 'arms'} left out)"
-        fig = forest_plot(pooled, rob=self.analysis.rob_columns, filter_note=note)
-        self.panes["forest"].draw(fig, self.context.export)
+        self.panes["forest"].draw(self.figure(state), self.context.export)
         rob_lines = self.analysis.cached(  # per question and filter, not per estimator
             ("rob_lines", q, state.rob), lambda: rob_module.filter_lines(pooled.effects)
         )
