@@ -270,3 +270,15 @@ def test_a_macro_used_before_its_definition_or_in_a_loop_is_refused():
         "x.bib:1: error: @string{l1}: undefined @string macro 'l2'; expected a value in {braces}"
         " or a defined @string (a macro is defined before it is used)"
     ]
+
+
+def test_add_refuses_a_note_that_would_break_the_bibtex(valid_copy, capsys):
+    snippet = valid_copy / "new.bib"
+    snippet.write_text(SNIPPET, encoding="utf-8")
+    before = {p: p.read_bytes() for p in valid_copy.rglob("*") if p.is_file()}
+    args = ["add", str(snippet), "--root", str(valid_copy), *ADD_OPTIONS, "--note", "ends in \\"]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    assert "the entry would not read back as BibTeX" in captured.out
+    assert {p: p.read_bytes() for p in valid_copy.rglob("*") if p.is_file()} == before

@@ -246,6 +246,21 @@ def _entry_problems(registry: Registry, key: str, entry_text: str, force: bool) 
             )
         ]
     trial = append_entry(registry, entry_text)
+    if key not in trial:
+        # A descriptor that breaks BibTeX (say a --note ending in a backslash, which escapes
+        # the closing brace): the entry would not read back.
+        known = set(registry.problems)
+        why = next((p.message for p in trial.problems if p not in known), "")
+        return [
+            Problem(
+                "snippet",
+                None,
+                key,
+                None,
+                "the entry would not read back as BibTeX" + (f" ({why})" if why else ""),
+                "values without a trailing backslash",
+            )
+        ]
     new = trial[key]
     # The registry's own rules, for the new entry only (vocabularies, required fields, DOI...).
     problems = [p for p in bib_problems(trial) if p.citekey == key and p.severity == "error"]
