@@ -253,3 +253,17 @@ def test_token_throttle_memory_is_bounded():
         t.failed(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
     assert len(t.clients) == 100
     assert "10.0.19.135" in t.clients and "10.0.0.0" not in t.clients  # oldest dropped
+
+
+def test_hub_oauth_cookies_are_same_site(monkeypatch):
+    pytest.importorskip("jupyterhub")
+    from evidence.serving.hub import HubIdentityProvider
+
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "x" * 32)
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/services/evidence/")
+    monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:1/hub/api")
+    monkeypatch.delenv("JUPYTERHUB_COOKIE_OPTIONS", raising=False)
+    assert HubIdentityProvider().hub_auth.cookie_options == {"samesite": "Lax"}
+    monkeypatch.setenv("JUPYTERHUB_COOKIE_OPTIONS", '{"samesite": "Strict", "secure": true}')
+    options = HubIdentityProvider().hub_auth.cookie_options
+    assert options == {"samesite": "Strict", "secure": True}  # the hub's own choice wins

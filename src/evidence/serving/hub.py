@@ -15,7 +15,12 @@ The identity is jupyterhub's own ``JupyterHubIdentityProvider`` (the one
 
 from __future__ import annotations
 
+from traitlets import default
+
+from .security import COOKIE_OPTIONS
+
 try:
+    from jupyterhub.services.auth import HubOAuth
     from jupyterhub.singleuser.extension import JupyterHubIdentityProvider
 except ImportError as exc:  # pragma: no cover - depends on the deployment
     raise ImportError(
@@ -30,6 +35,13 @@ class HubIdentityProvider(JupyterHubIdentityProvider):
     def __init__(self, **kwargs) -> None:
         kwargs.pop("token", None)  # Voila passes one; the hub's API token is used instead
         super().__init__(**kwargs)
+
+    @default("hub_auth")
+    def _default_hub_auth(self) -> HubOAuth:
+        auth = HubOAuth(parent=self)
+        # The OAuth cookies SameSite=Lax like the server's own (the hub's own options win).
+        auth.cookie_options = {**COOKIE_OPTIONS, **auth.cookie_options}
+        return auth
 
     @property
     def login_available(self) -> bool:
