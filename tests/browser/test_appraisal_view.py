@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from .conftest import NAV_TIMEOUT, Server
+import evidence
+from evidence.appraisal import claims, rob
+from evidence.appraisal.schema import GRADE_EFFECTS
+from evidence.compare import Question, effects
+
+from .conftest import NAV_TIMEOUT, ROOT, Server
 from .test_dashboard import FOREST, forest, open_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -33,26 +38,41 @@ def wait_rows(page: Page, n: int) -> None:
     )
 
 
-def test_rob_filter_repools_and_the_column_is_drawn(page: Page, server: Server):
+@pytest.fixture(scope="module")
+def stages():
+    """What the stages compute for the views (the curated numbers live in tests/bundled/)."""
+    data = evidence.load(ROOT)
+    frame = effects(data, Question())
+    out = rob.filter_effects(frame, rob.load(ROOT, data), "exclude-high")
+    return {
+        "rows": int(frame["included"].sum()),
+        "left": int(out.attrs["rob_left_out"]),
+        "claims": len(claims.load(ROOT, data)),
+    }
+
+
+def test_rob_filter_repools_and_the_column_is_drawn(page: Page, server: Server, stages):
+    rows, left = stages["rows"], stages["left"]
+    assert left >= 1, "the test needs a high-risk arm in the default view"
+    plural = "" if left == 1 else "s"
     open_dashboard(page, server.url + "?rob=exclude-high")
-    wait_rows(page, 2)
-    assert "without high risk of bias (1 arm left out)" in forest(page)["title"]
+    wait_rows(page, rows - left)
+    assert f"without high risk of bias ({left} arm{plural} left out)" in forest(page)["title"]
     column = page.evaluate(JS_ROB_COLUMN)
-    assert column["drawn"] == 2 and column["header"]  # one circle per study row, with a header
+    assert column["drawn"] == rows - left and column["header"]  # a circle per row, a header
     assert sorted(column["data"]) == ["NA", "\u2212"]
     excluded = page.inner_text(".ev-excluded")
     assert "risk of bias high (RoB 2): left out by the filter" in excluded
-    assert "Risk of bias filter (without high risk of bias): 1 study arm left out" in (
-        page.inner_text(".ev-summary")
-    )
+    line = f"Risk of bias filter (without high risk of bias): {left} study arm{plural} left out"
+    assert line in page.inner_text(".ev-summary")
     page.select_option(".ev-rob select", label="all studies")
-    wait_rows(page, 3)
-    assert page.evaluate(JS_ROB_COLUMN)["drawn"] == 3
+    wait_rows(page, rows)
+    assert page.evaluate(JS_ROB_COLUMN)["drawn"] == rows
     assert "X" in page.evaluate(JS_ROB_COLUMN)["data"]  # Mohamadnejad 2016: RoB 2 high
     page.wait_for_function("() => location.search === ''", timeout=NAV_TIMEOUT)
 
 
-def test_claims_with_verdicts_and_their_evidence(page: Page, server: Server):
+def test_claims_with_verdicts_and_their_evidence(page: Page, server: Server, stages):
     open_dashboard(page, server.url + "?tab=appraisal", ".ev-claims table", "visible")
     assert page.inner_text(TAB).strip() == "Appraisal"
     assert page.inner_text(SECTION).strip() == "Claims"
@@ -61,7 +81,7 @@ def test_claims_with_verdicts_and_their_evidence(page: Page, server: Server):
     assert "No subgroup test can include MSC+HSC" in central
     c8 = page.locator(".ev-claims tr", has=page.locator("details[data-claim='C8']"))
     assert "\u2717 does not support" in c8.inner_text()  # symbol and word, not colour alone
-    assert page.locator(".ev-claims details[data-claim]").count() == 12
+    assert page.locator(".ev-claims details[data-claim]").count() == stages["claims"]
     # a claim expands to its evidence, whose link opens the study's record in place
     evidence = page.locator(".ev-claims details[data-claim='C2'] .ev-evidence")
     assert not evidence.is_visible()
@@ -95,7 +115,8 @@ def test_deep_link_to_certainty_and_flow(page: Page, server: Server):
     url = server.url + "?tab=appraisal&section=certainty&outcome=deaths&rob=exclude-high"
     open_dashboard(page, url, ".ev-sof table", "visible")
     assert page.inner_text(SECTION).strip() == "Certainty"
-    assert page.locator(".ev-sof tbody.ev-sof-entry").count() == 8
+    groups = len(Question().groups)  # every default group x effect type
+    assert page.locator(".ev-sof tbody.ev-sof-entry").count() == groups * len(GRADE_EFFECTS)
     shown = page.eval_on_selector(".ev-rob select", "s => s.selectedOptions[0].text")
     assert shown.replace("\u00a0", " ") == "without high risk of bias"
     row = ".ev-sof details[data-row='deaths|BM-MNC|control']"
