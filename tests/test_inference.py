@@ -510,3 +510,19 @@ def test_compare_view_greys_an_unreliable_test_with_its_reason():
     )
     html = CompareView._heterogeneity(pool(two, Question(groups=("MSC", "HSC"))))
     assert "<p>Across studies (an indirect comparison)" in html
+
+
+def test_forest_marks_rows_whose_visit_n_is_assumed_and_shows_the_visit():
+    from evidence.figures.forest import N_ASSUMED_MARK, forest_plot
+
+    frame = frame_of(
+        [
+            {"group": "HSC", "yi": -1.0, "vi": 0.2, "n_assumed": True, "visit": "3 yr"},
+            {"group": "HSC", "yi": -0.5, "vi": 0.3},
+        ]
+    )
+    fig = forest_plot(pool(frame, Question(groups=("HSC",))))
+    ticks = list(fig.layout.yaxis.ticktext)
+    assert sum(f"n=20{N_ASSUMED_MARK}" in t for t in ticks) == 1
+    (studies,) = [t for t in fig.data if t.name == "studies"]
+    assert any("time point: 3 yr" in h for h in studies.hovertext)
