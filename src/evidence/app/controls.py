@@ -20,6 +20,7 @@ from evidence.app.state import (
     ViewState,
 )
 from evidence.appraisal.rob import ROB_FILTERS
+from evidence.bayesian import BAYES, BAYES_LABEL
 from evidence.compare import (
     COMPARED_GROUPS,
     CONFIDENCE_FILTERS,
@@ -101,9 +102,25 @@ class Controls:
                 **drop,
             ),
             "estimator": W.Dropdown(
-                options=_options("estimator", ESTIMATOR_LABELS),
+                options=[*_options("estimator", ESTIMATOR_LABELS), (BAYES_LABEL, BAYES)],
                 description="Estimator of \u03c4\u00b2",
                 **drop,
+            ),
+            # The Bayesian model's prior scale and benefit threshold: text, validated by
+            # evidence.app.state ('' = the outcome's default, stated in the view).
+            "prior": W.Text(
+                description="Prior scale of \u03c4 (half-normal)",
+                placeholder="default",
+                continuous_update=False,
+                layout=W.Layout(width="100%"),  # own layout: it is hidden unless Bayesian
+                style=_STYLE,
+            ),
+            "threshold": W.Text(
+                description="Benefit threshold",
+                placeholder="default",
+                continuous_update=False,
+                layout=W.Layout(width="100%"),
+                style=_STYLE,
             ),
             "test": W.Checkbox(description="Knapp-Hartung CI (t, k\u22121 df)", indent=False),
             "design": W.Dropdown(
@@ -169,6 +186,8 @@ class Controls:
                     self.widgets["population"],
                     self.widgets["rob"],
                     self.widgets["estimator"],
+                    self.widgets["prior"],
+                    self.widgets["threshold"],
                     self.widgets["test"],
                     self.widgets["corr"],
                     self.widgets["measure"],
@@ -211,6 +230,8 @@ class Controls:
                 value = getattr(state, name)
                 if name == "test":
                     value = value == "knha"
+                elif name == "estimator" and state.model == "bayes":
+                    value = BAYES
                 if widget.value != value:
                     widget.value = value
             for group, box in self.group_boxes.items():
@@ -218,5 +239,9 @@ class Controls:
             binary = state.question().binary
             self.widgets["corr"].disabled = state.effect != "change" or binary
             self.widgets["measure"].disabled = not (binary and state.effect == "control")
+            bayes = state.model == "bayes"
+            for name in ("prior", "threshold"):
+                self.widgets[name].layout.display = None if bayes else "none"
+            self.widgets["test"].disabled = bayes
         finally:
             self._quiet = False

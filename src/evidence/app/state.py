@@ -1,6 +1,7 @@
 """The dashboard's view state and its URL query string.
 
-Everything a link must reproduce (tab, outcome, effect type, window, estimator, CI method,
+Everything a link must reproduce (tab, outcome, effect type, window, estimator or the Bayesian
+model with its prior scale and benefit threshold, CI method,
 filters, groups, pre-post correlation, risk-of-bias filter, appraisal section, ...) is one
 frozen :class:`ViewState`. The query string and every widget value are **untrusted input**: a
 crafted link or a crafted widget (comm) message can carry anything. Each value is therefore
@@ -22,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from evidence.appraisal.rob import ROB_FILTERS
+from evidence.bayesian import BAYES
 from evidence.compare import (
     BINARY_MEASURES,
     COMPARED_GROUPS,
@@ -48,6 +50,12 @@ MAX_QUERY = 2000  # characters: a real link is a few hundred
 MAX_FIELDS = 40
 MAX_SHOWN = 40  # characters of a rejected value echoed in a notice
 _CORR_PATTERN = re.compile(r"[+-]?(?:\d{1,2}(?:\.\d{1,4})?|\.\d{1,4})")
+#: A positive number as a person types it (prior scale, benefit threshold): no signs, no
+#: exponents, at most 6 digits each side of the point.
+_NUMBER_PATTERN = re.compile(r"\d{1,6}(?:\.\d{0,6})?|\.\d{1,6}")
+#: The statistical model: metafor's frequentist estimators, or the Bayesian model
+#: (evidence.bayesian; the estimator dropdown's "Bayesian" choice sets it).
+MODELS = ("frequentist", "bayes")
 _CITEKEY_PATTERN = re.compile(r"[A-Za-z0-9_:.\-]{1,80}")
 
 #: Allowed values of each enumerated field (the order is the order of the controls).
@@ -57,6 +65,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "effect": EFFECTS,
     "window": tuple(WINDOWS),
     "estimator": tuple(METHODS),
+    "model": MODELS,
     "test": tuple(TESTS),
     "design": tuple(DESIGN_FILTERS),
     "confidence": tuple(CONFIDENCE_FILTERS),
@@ -82,6 +91,9 @@ class ViewState:
     effect: str = "change"
     window: str = "latest"
     estimator: str = "REML"
+    model: str = "frequentist"
+    prior: str = ""  # half-normal scale of tau; "" = the outcome's default
+    threshold: str = ""  # benefit threshold (display units); "" = the outcome's default
     test: str = "z"
     design: str = "all"
     confidence: str = DEFAULT_CONFIDENCE
@@ -111,6 +123,15 @@ class ViewState:
 
     def with_(self, **changes: Any) -> ViewState:
         return replace(self, **changes)
+
+    @property
+    def prior_scale(self) -> float | None:
+        """The reviewer's prior scale, or None for the outcome's default."""
+        return float(self.prior) if self.prior else None
+
+    @property
+    def benefit_threshold(self) -> float | None:
+        return float(self.threshold) if self.threshold else None
 
 
 DEFAULT = ViewState()
@@ -172,6 +193,21 @@ def _corr(value: object) -> float:
     return round(number, 2)
 
 
+def _number(name: str, value: object, positive: bool) -> str:
+    """'' (the default) or a plain non-negative number, kept as typed (canonical '%g')."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidValue(f"{shown(value)} is not a number for {name}")
+    text = value.strip() if isinstance(value, str) else repr(float(value))
+    if text == "":
+        return ""
+    if not _NUMBER_PATTERN.fullmatch(text):
+        raise InvalidValue(f"{shown(value)} is not a number for {name}")
+    number = float(text)
+    if not math.isfinite(number) or (positive and number <= 0):
+        raise InvalidValue(f"{shown(value)} is not a positive number for {name}")
+    return f"{number:g}"
+
+
 def _study(value: object, studies: Collection[str]) -> str:
     if value == "":
         return ""
@@ -193,14 +229,25 @@ def coerce(name: str, value: object, studies: Collection[str] = ()) -> Any:
         return _corr(value)
     if name == "study":
         return _study(value, studies)
+    if name == "prior":
+        return _number(name, value, positive=True)
+    if name == "threshold":
+        return _number(name, value, positive=False)
     raise InvalidValue(f"unknown setting {shown(name)}")
 
 
 def update(
     state: ViewState, name: str, value: object, studies: Collection[str] = ()
 ) -> tuple[ViewState, str]:
-    """``state`` with ``name`` set to ``value`` if valid; else ``state`` and a notice."""
+    """``state`` with ``name`` set to ``value`` if valid; else ``state`` and a notice.
+
+    The estimator dropdown's "BAYES" choice switches the model and keeps the last frequentist
+    estimator (the other views still use it); any other estimator switches back."""
+    if name == "estimator" and value == BAYES:
+        return state.with_(model="bayes"), ""
     try:
+        if name == "estimator":
+            return state.with_(estimator=coerce(name, value, studies), model="frequentist"), ""
         return state.with_(**{name: coerce(name, value, studies)}), ""
     except InvalidValue as exc:
         return state, f"Ignored a value for {name}: {exc}."

@@ -174,33 +174,45 @@ def bayes_forest_plot(bp: BayesPooled, title: str = "") -> Any:
     return figure(data, layout)
 
 
-def tau_prior_posterior_plot(result: BayesResult, title: str = "Heterogeneity tau") -> Any:
-    """Small plot: the prior (dashed) and posterior (solid) density of tau."""
-    grid = result.tau_grid
-    data = [
-        trace(
-            "scatter",
-            x=grid["tau"].tolist(),
-            y=grid["posterior"].tolist(),
-            mode="lines",
-            line={"color": "#0072B2", "width": 2.5},
-            name="posterior",
-            hovertemplate="tau %{x:.3g}: posterior density %{y:.3g}<extra></extra>",
-        )
-    ]
-    if grid["prior"].notna().all():
+def tau_prior_posterior_plot(
+    results: BayesResult | dict[str, BayesResult], title: str = "Heterogeneity tau"
+) -> Any:
+    """Small plot: the prior (dashed grey) and the posterior of tau (solid; one line per group
+    when given a mapping of group to result, in the group's colour)."""
+    named = results if isinstance(results, dict) else {"posterior": results}
+    data = []
+    hi = 0.0
+    first: BayesResult | None = None
+    for name, result in named.items():
+        first = first or result
+        grid = result.tau_grid
+        hi = max(hi, float(grid["tau"].iloc[-1]))
+        colour = "#0072B2" if name == "posterior" else group_colour(name)
         data.append(
             trace(
                 "scatter",
                 x=grid["tau"].tolist(),
-                y=grid["prior"].tolist(),
+                y=grid["posterior"].tolist(),
+                mode="lines",
+                line={"color": colour, "width": 2.5},
+                name=name if name == "posterior" else f"{name} posterior",
+                hovertemplate=f"{esc(name)}: tau %{{x:.3g}}, density %{{y:.3g}}<extra></extra>",
+            )
+        )
+    if first is not None and first.tau_prior != "uniform":
+        x = np.linspace(0.0, hi, 201)
+        data.append(
+            trace(
+                "scatter",
+                x=x.tolist(),
+                y=np.asarray(first.tau_prior_pdf(x)).tolist(),
                 mode="lines",
                 line={"color": GREY, "width": 2, "dash": "dash"},
                 name="prior",
-                hovertemplate="tau %{x:.3g}: prior density %{y:.3g}<extra></extra>",
+                hovertemplate="prior: tau %{x:.3g}, density %{y:.3g}<extra></extra>",
             )
         )
-    layout = base_layout(title, result.prior_label(), height=260)
+    layout = base_layout(title, first.prior_label() if first is not None else "", height=280)
     layout["showlegend"] = True
     layout["legend"] = {"font": {"size": SMALL_SIZE}, "x": 1, "xanchor": "right", "y": 1}
     layout["xaxis"] = {"title": {"text": "tau (between-study SD)"}, "rangemode": "tozero"}

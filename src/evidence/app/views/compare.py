@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
+from typing import Any
 
 import ipywidgets as W
 import pandas as pd
@@ -56,6 +57,18 @@ class CompareView(BaseView):
         )
         self.pooled: Pooled | None = None
         self.built_for: Hashable = None
+        self._frequentist = self.box.children
+        self.bayes: Any = None  # the Bayesian panel, built when first asked for
+
+    def _show_bayes(self, state: ViewState) -> None:
+        if self.bayes is None:
+            from evidence.app.views.bayes import BayesPanel
+
+            self.bayes = BayesPanel(self.context)
+            self.panes.update(self.bayes.panes)
+        if self.box.children != (self.bayes.box,):
+            self.box.children = (self.bayes.box,)
+        self.bayes.show(state)
 
     @property
     def forest(self) -> go.FigureWidget | None:
@@ -74,6 +87,11 @@ class CompareView(BaseView):
         return forest_plot(pooled, rob=self.analysis.rob_columns, filter_note=note)
 
     def show(self, state: ViewState) -> None:
+        if state.model == "bayes":  # the Bayesian model: its own panel (views/bayes.py)
+            self._show_bayes(state)
+            return
+        if self.box.children != self._frequentist:
+            self.box.children = self._frequentist
         q = state.question()
         key = (q, state.estimator, state.test, state.rob)
         if key == self.built_for:
