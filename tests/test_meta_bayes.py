@@ -166,6 +166,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_agrees_with_independent_2d_quadrature(name: str) -> None:
     y, v, prior, scale, mu_prior = CASES[name]
@@ -209,6 +210,7 @@ def _independent_mu_quantile(joint: Joint, z: float, q: float, p: float) -> floa
     return q - (below[1] / z - p) / (dens / z)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name", ["k1_halfnormal", "k2_halfnormal", "k3_normal_mu_prior", "huge_variances"]
 )
