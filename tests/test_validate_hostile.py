@@ -282,3 +282,18 @@ def test_add_refuses_a_note_that_would_break_the_bibtex(valid_copy, capsys):
     assert "Traceback" not in captured.out + captured.err
     assert "the entry would not read back as BibTeX" in captured.out
     assert {p: p.read_bytes() for p in valid_copy.rglob("*") if p.is_file()} == before
+
+
+def test_add_from_stdin_that_is_not_utf8_exits_2_in_one_line(valid_copy):
+    before = {p: p.read_bytes() for p in valid_copy.rglob("*") if p.is_file()}
+    code = "import sys; from evidence.cli import main; sys.exit(main(sys.argv[1:]))"
+    run = subprocess.run(
+        [sys.executable, "-c", code, "add", "-", "--root", str(valid_copy), *ADD_OPTIONS],
+        input=SNIPPET.replace("A pilot trial", "\u00e9t\u00e9").encode("latin-1"),
+        capture_output=True,
+    )
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.decode().strip() == (
+        "evidence: <stdin>:3: cannot read: not valid UTF-8 (byte 0xe9); send UTF-8"
+    )
+    assert {p: p.read_bytes() for p in valid_copy.rglob("*") if p.is_file()} == before

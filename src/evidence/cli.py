@@ -90,13 +90,31 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_validate)
 
 
+def _read_stdin() -> str:
+    """Standard input as UTF-8; undecodable bytes are an unreadable input (exit 2), not text
+    with surrogates that fails when the bib is written."""
+    from evidence.registry import UnreadableFile
+
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # already text (a test's StringIO)
+        return sys.stdin.read()
+    data = buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UnreadableFile(
+            "<stdin>", f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); send UTF-8", line
+        ) from None
+
+
 def _add(args: argparse.Namespace) -> int:
     from evidence import authoring
     from evidence.dataset import validate
     from evidence.registry import UnreadableFile, read_text
 
     if args.snippet == "-":
-        snippet, source = sys.stdin.read(), "<stdin>"
+        snippet, source = _read_stdin(), "<stdin>"
     else:
         snippet, source = read_text(Path(args.snippet)), args.snippet
     descriptors = {
