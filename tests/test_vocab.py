@@ -18,7 +18,7 @@ from pathlib import Path
 
 from evidence import vocab
 from evidence.appraisal import rob
-from evidence.appraisal.grade import _OUTCOME_WORDS
+from evidence.appraisal.grade import OUTCOME_WORDS
 from evidence.appraisal.schema import GRADE_GROUPS, GRADE_OUTCOMES, JUDGEMENTS, TOOLS
 from evidence.changes import TRACKED_GROUPS, TRACKED_OUTCOMES
 from evidence.compare import LOWER_IS_BETTER, OUTCOME_LABELS, Question
@@ -71,7 +71,7 @@ def test_derived_tables_agree_with_the_records():
     assert {o.code: tuple(u for u, _ in o.units) for o in records} == UNITS
     assert {o.code: o.plausible for o in records if o.plausible} == PLAUSIBLE
     assert GRADE_OUTCOMES == REPORT_OUTCOMES == TRACKED_OUTCOMES == vocab.MAIN_OUTCOMES
-    assert set(_OUTCOME_WORDS) == set(vocab.MAIN_OUTCOMES)
+    assert set(OUTCOME_WORDS) == set(vocab.MAIN_OUTCOMES)
     assert GRADE_GROUPS == TRACKED_GROUPS == Question().groups == Settings().groups
     assert Question().confidence == Settings().confidence == vocab.DEFAULT_CONFIDENCE
     assert TOOLS == vocab.TOOLS and JUDGEMENTS == vocab.JUDGEMENTS
