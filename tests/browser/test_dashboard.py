@@ -197,3 +197,23 @@ def test_idle_kernels_are_culled(browser, server: Server):
         )
         time.sleep(1)
     assert len(server.kernels()) == POOL_SIZE
+
+
+JS_BAYES_TITLE = """(text) => {
+  const gd = document.querySelector('.ev-bayes-forest .js-plotly-plot');
+  return gd && gd.layout.title.text.includes(text);
+}"""
+
+
+def test_bayesian_choice_and_prior_scale_in_the_browser(page: Page, server: Server):
+    open_dashboard(page, server.url)
+    wait_title(page, "MELD score")
+    page.select_option(".ev-estimator select", label="Bayesian (half-normal prior on tau)")
+    page.wait_for_function(JS_BAYES_TITLE, arg="median of the", timeout=NAV_TIMEOUT)
+    assert "P(benefit" in page.inner_text(".ev-bayes-summary")
+    box = page.locator(".ev-prior input")
+    box.fill("20")
+    box.press("Enter")
+    page.wait_for_function(JS_BAYES_TITLE, arg="Half-normal(20)", timeout=NAV_TIMEOUT)
+    page.wait_for_function("() => location.search.includes('prior=20')", timeout=NAV_TIMEOUT)
+    assert "model=bayes" in page.url
