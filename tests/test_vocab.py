@@ -213,3 +213,12 @@ def test_data_format_units_table_is_generated_from_the_records():
         "docs/data-format.md's units table is stale; between the markers it should read:\n"
         + units_table()
     )
+
+
+def test_outcome_facts_used_by_rules_and_sentences_come_from_the_records():
+    from evidence.appraisal.grade.words import OUTCOME_EVENTS
+    from evidence.data.rules.consistency import WHOLE_NUMBER_SCORES
+
+    assert WHOLE_NUMBER_SCORES == ("meld", "child_pugh", "meld_na")
+    assert OUTCOME_EVENTS == {"deaths": "died", "sae": "had a serious adverse event"}
+    assert all(vocab.outcome(code).counted for code in OUTCOME_EVENTS)

@@ -34,6 +34,7 @@ from evidence.registry import (
     write_atomic,
 )
 from evidence.schema import ARMS_TABLE, OUTCOMES_TABLE, Problem, split_list
+from evidence.vocab import DEFAULT_OUTCOME
 
 TITLE_SIMILARITY = 0.9  # above this two titles are taken for the same report
 # The review's fields in the order an added entry lists them (after the bibliographic ones).
@@ -161,7 +162,7 @@ def plan_add(
     source: str = "snippet",
     descriptors: dict[str, str] | None = None,
     arms: Iterable[Arm] = (),
-    outcomes: Sequence[str] = ("meld",),
+    outcomes: Sequence[str] = (DEFAULT_OUTCOME,),
     timepoint: str = "6 mo",
     force: bool = False,
 ) -> Change:

@@ -163,6 +163,7 @@ def _add(args: argparse.Namespace) -> int:
 
 def _add_add(sub: argparse._SubParsersAction) -> None:
     from evidence import authoring, schema
+    from evidence.vocab import DEFAULT_OUTCOME
 
     p = sub.add_parser(
         "add",
@@ -224,8 +225,8 @@ def _add_add(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--outcomes",
-        default="meld",
-        help="comma-separated outcomes for the template (default: meld)",
+        default=DEFAULT_OUTCOME,
+        help=f"comma-separated outcomes for the template (default: {DEFAULT_OUTCOME})",
     )
     p.add_argument(
         "--timepoint", default="6 mo", help="follow-up timepoint for the template (default: '6 mo')"

@@ -33,6 +33,11 @@ class Outcome:
     plausible: tuple[float, float] | None = None
     #: A main outcome: in the report, tracked by ``evidence diff``, GRADE-rated.
     main: bool = False
+    #: A score that is a whole number per patient (a mean of n patients is a multiple of 1/n:
+    #: the GRIM check applies).
+    whole_number: bool = False
+    #: For a counted outcome: what a patient with the event did, in a sentence ("died").
+    event: str = ""
     #: Default half-normal prior scale for the heterogeneity tau in the Bayesian model
     #: (evidence.bayesian). Counted outcomes: the scale itself, on the log odds / log risk ratio
     #: scale (0.5: Röver et al. 2021, Res Synth Methods 12:448-474). Continuous outcomes: a
@@ -48,7 +53,17 @@ _COUNT = (("patients", 1.0),)
 
 #: The outcomes in the order the dashboard offers them.
 OUTCOME_RECORDS: tuple[Outcome, ...] = (
-    Outcome("meld", "MELD score", "the MELD score", False, True, (("points", 1.0),), (6, 40), True),
+    Outcome(
+        "meld",
+        "MELD score",
+        "the MELD score",
+        False,
+        True,
+        (("points", 1.0),),
+        (6, 40),
+        True,
+        whole_number=True,
+    ),
     Outcome(
         "child_pugh",
         "Child-Pugh score",
@@ -58,6 +73,7 @@ OUTCOME_RECORDS: tuple[Outcome, ...] = (
         (("points", 1.0),),
         (5, 15),
         True,
+        whole_number=True,
     ),
     Outcome(
         "albumin",
@@ -90,11 +106,25 @@ OUTCOME_RECORDS: tuple[Outcome, ...] = (
         (0.1, 15),
     ),
     Outcome(
-        "meld_na", "MELD-Na score", "the MELD-Na score", False, True, (("points", 1.0),), (6, 40)
+        "meld_na",
+        "MELD-Na score",
+        "the MELD-Na score",
+        False,
+        True,
+        (("points", 1.0),),
+        (6, 40),
+        whole_number=True,
     ),
-    Outcome("deaths", "Mortality", "mortality", True, True, _COUNT, main=True),
+    Outcome("deaths", "Mortality", "mortality", True, True, _COUNT, main=True, event="died"),
     Outcome(
-        "sae", "Serious adverse events", "serious adverse events", True, True, _COUNT, main=True
+        "sae",
+        "Serious adverse events",
+        "serious adverse events",
+        True,
+        True,
+        _COUNT,
+        main=True,
+        event="had a serious adverse event",
     ),
     Outcome("ascites", "Ascites events", "ascites events", True, True, _COUNT),
     Outcome(

@@ -33,6 +33,7 @@ def effect_text(measure: str, shown: list[float], unit: str) -> str:
 
 _QUALIFIER = {"high": "", "moderate": "probably ", "low": "may "}
 OUTCOME_WORDS = {o.code: o.words for o in OUTCOME_RECORDS if o.main}
+OUTCOME_EVENTS = {o.code: o.event for o in OUTCOME_RECORDS if o.event}
 
 
 def statement(row: Mapping[str, object]) -> str:
@@ -47,9 +48,7 @@ def statement(row: Mapping[str, object]) -> str:
     size = f"{row['k']} {'study' if row['k'] == 1 else 'studies'}, {row['n_patients']} patients"
     if row["effect"] == "change":
         if measure == "PLO":
-            verb = {"deaths": "died", "sae": "had a serious adverse event"}.get(
-                str(row["outcome"]), "had the event"
-            )
+            verb = OUTCOME_EVENTS.get(str(row["outcome"])) or "had the event"
             found = (
                 f"{100 * est:.0f}% of patients given {group} {verb} "
                 f"(95% CI {100 * lb:.0f}% to {100 * ub:.0f}%)"

@@ -27,10 +27,10 @@ from evidence.data.grammar import parse_number
 from evidence.data.problems import Problem, Reporter
 from evidence.data.tables import Row, Table
 from evidence.data.vocabulary import PLAUSIBLE
-from evidence.vocab import PLANNED
+from evidence.vocab import OUTCOME_RECORDS, PLANNED
 
 #: Scores that are whole numbers per patient (GRIM applies to their means).
-WHOLE_NUMBER_SCORES = ("meld", "meld_na", "child_pugh")
+WHOLE_NUMBER_SCORES = tuple(o.code for o in OUTCOME_RECORDS if o.whole_number)
 
 Key = tuple[str, str, str, str, str]  # citekey, arm, outcome, quantity, timepoint
 
