@@ -169,8 +169,8 @@ def test_sections_follow_the_link_and_the_tool(app):
     assert any("ROBINS-I" in (a.text or "") for a in traffic.layout.annotations)
     view.tool.value = "all"  # three panels: a new plot in the same place
     assert app.notices == []
-    assert len(view.boxes["rob-traffic"].children) == 1
-    assert view.boxes["rob-traffic"].children[0] is view.figures["rob-traffic"]
+    menu, plot = view.boxes["rob-traffic"].children  # one plot, under its Download menu
+    assert plot is view.figures["rob-traffic"] and menu is view.panes["rob-traffic"].menu
     titles = " ".join(a.text or "" for a in view.figures["rob-traffic"].layout.annotations)
     assert "ROBINS-I" in titles and "Not applicable" in titles
     assert "Every judgement with its rationale" in view.rob_table.value
@@ -267,14 +267,12 @@ def test_app_without_appraisal_files(tmp_path):
     assert "No risk-of-bias records" in app.appraisal.rob_text.value
 
 
-def test_export_switch_reaches_the_appraisal_plots(app):
+def test_appraisal_plots_have_download_menus(app):
     app.apply_url("tab=appraisal&section=rob")
-    app.export_choice.value = "png"
-    assert all(
-        f._config["toImageButtonOptions"]["format"] == "png" for f in app.appraisal.figures.values()
-    )
-    app.change("section", "flow")  # a plot built after the switch uses it too
-    assert app.appraisal.figures["flow-plot"]._config["toImageButtonOptions"]["format"] == "png"
+    pane = app.appraisal.panes["rob-traffic"]
+    assert pane.menu is not None and pane.menu.stem == "rob-traffic-light"
+    answer = pane.menu.file("csv")  # the plot's points, for a plot without its own table
+    assert answer["content"].startswith("trace,x,y,text,hover")
 
 
 def test_default_state_is_unchanged_by_the_new_fields():

@@ -433,14 +433,35 @@ def test_refresh_keeps_the_widget_and_replaces_changed_structure():
     assert [t.type for t in fw.data] == ["bar", "scatter"]
 
 
-def test_export_format_switches_every_plot(app):
-    app.apply_url("tab=robustness")
-    app.export_choice.value = "png"
-    figures = [app.compare.forest, *app.robustness.figures.values()]
-    assert all(f._config["toImageButtonOptions"]["format"] == "png" for f in figures)
-    with pytest.raises(Exception):  # noqa: B017 - not an option: the widget refuses it
-        app.export_choice.value = "bmp"
-    assert app.export == "png"
+def test_every_plot_has_a_download_menu_named_after_what_it_shows(app):
+    app.apply_url("tab=robustness&outcome=albumin&effect=control")
+    panes = [*app.compare.panes.values(), *app.robustness.panes.values()]
+    for pane in panes:
+        assert pane.menu is not None and pane.box.children == (pane.menu, pane.widget)
+        assert [i["key"] for i in pane.menu.items] == ["svg", "png", "csv"]
+        assert pane.widget._config["showSendToCloud"] is False  # nothing leaves the machine
+    assert app.compare.panes["forest"].menu.stem == "forest_albumin_vs-control"
+    assert app.robustness.panes["funnel"].menu.stem == "funnel-plot_albumin_all-included-studies"
+
+
+def test_forest_csv_is_what_the_plot_shows(app):
+    import io
+
+    import pandas as pd
+
+    menu = app.compare.panes["forest"].menu
+    answer = menu.file("csv")
+    assert answer["ext"] == "csv" and answer["mime"] == "text/csv"
+    table = pd.read_csv(io.StringIO(answer["content"]))
+    arms = table[table["row"] == "study arm"]
+    shown = arms[arms["in_plot"]]
+    assert len(shown) == app.compare.forest.layout.meta["studies"]
+    assert shown["sources"].str.startswith("data/outcomes.csv:").all()
+    assert (arms.loc[~arms["in_plot"], "reason"].str.len() > 0).all()  # each says why
+    pooled = table[table["row"] == "pooled"]
+    assert set(pooled["group"]) >= set(app.state.groups)
+    for crafted in ("../../etc/passwd", "svg", 3, None):  # not a file the kernel makes
+        assert menu.file(crafted) is None
 
 
 def test_multi_valued_descriptors_read_as_lists() -> None:

@@ -57,12 +57,30 @@ def test_served_figure_class_loads_the_bundle_by_url(monkeypatch):
     assert widgets.figure_class() is go.FigureWidget
 
 
-def test_export_config_reaches_the_widget():
+def test_download_menu_is_a_list_of_items():
     pane = widgets.FigurePane("forest", "forest-plot")
-    pane.draw(go.Figure(go.Scatter(x=[1], y=[1])))
-    pane.set_export("png")
-    assert pane.widget is not None
-    assert pane.widget._config["toImageButtonOptions"]["format"] == "png"
+    # another module adds its own item (a file the kernel makes), before the first draw
+    pane.downloads.append(
+        widgets.DownloadItem("r", "Reproduce in R", "file", lambda: ("x <- 1\n", "R", "text/plain"))
+    )
+    pane.draw(go.Figure(go.Scatter(x=[1], y=[1], text=["a"], mode="markers+text")), stem="s")
+    assert pane.menu is not None and pane.menu.stem == "s"
+    assert [i["key"] for i in pane.menu.items] == ["svg", "png", "csv", "r"]
+    assert pane.menu.file("r") == {
+        "key": "r",
+        "content": "x <- 1\n",
+        "ext": "R",
+        "mime": "text/plain",
+    }
+    assert pane.menu.file("csv")["content"].splitlines()[1] == ",1,1,a,"  # an unnamed trace
+    pane.draw(go.Figure(go.Scatter(x=[2], y=[2])), stem="t")  # in place: same menu, new name
+    assert pane.menu.stem == "t" and pane.box.children == (pane.menu, pane.widget)
+
+
+def test_slug():
+    assert widgets.slug("forest", "MELD score", "change from baseline", "") == (
+        "forest_meld-score_change-from-baseline"
+    )
 
 
 @pytest.mark.parametrize("name", ["app.css", "appraisal.css", "url_sync.js", "bundle_loader.js"])

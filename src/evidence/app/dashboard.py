@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 
 from evidence.app.cache import Analysis, clinical_studies
 from evidence.app.controls import Controls
-from evidence.app.html import escape, items, style
+from evidence.app.html import items, style
 from evidence.app.state import (
     DEFAULT,
     FIELDS,
@@ -69,7 +69,6 @@ class App:
         self.data = data
         self.analysis = Analysis(data)
         self.state = state.with_(tab=state.tab if state.tab in self.views else self.views[0])
-        self.export = "svg"
         self.notices: list[str] = []
         self.study_keys = frozenset(clinical_studies(data)["citekey"])
         self.context = Context(
@@ -88,18 +87,7 @@ class App:
         self.tabs.selected_index = self.views.index(self.state.tab)
         self.tabs.observe(self._tab_changed, names="selected_index")
         self.notice = classed(W.HTML(), "ev-notice")
-        self.link = classed(W.HTML(), "ev-link")
-        self.export_choice = classed(
-            W.ToggleButtons(
-                options=[("SVG", "svg"), ("PNG", "png")],
-                description="Plot download:",
-                style={"description_width": "initial", "button_width": "60px"},
-                tooltips=["vector, for slides and papers", "bitmap at twice the screen size"],
-            ),
-            "ev-export",
-        )
-        self.export_choice.observe(self._export_changed, names="value")
-        self.url = UrlSync(layout=W.Layout(height="0px", width="0px"))
+        self.url = UrlSync()  # also the link to this view, with its copy button
         self.url.on_msg(self._url_message)
         header = W.HTML(
             "<h1>Cell therapy for decompensated cirrhosis: what the studies show</h1>"
@@ -114,19 +102,11 @@ class App:
                     W.HTML(style("app.css")),
                     header,
                     self.notice,
-                    W.HBox(
-                        [self.link, self.export_choice],
-                        layout=W.Layout(
-                            flex_flow="row wrap",
-                            justify_content="space-between",
-                            align_items="center",
-                        ),
-                    ),
+                    self.url,
                     W.HBox(
                         [self.sidebar, self.tabs if len(self.views) > 1 else self.tabs.children[0]],
                         layout=W.Layout(width="100%"),
                     ),
-                    self.url,
                 ],
                 layout=W.Layout(width="100%"),
             ),
@@ -245,16 +225,6 @@ class App:
             return
         self.set_state(self.state.with_(tab="studies", study=study))
 
-    def _export_changed(self, change: dict) -> None:
-        value = change["new"]
-        if value not in ("svg", "png"):
-            self.export_choice.value = self.export
-            return
-        self.export = self.context.export = value
-        for view in self.built.values():
-            for pane in view.panes.values():
-                pane.set_export(value)
-
     def render(self, changed: set[str]) -> None:
         """Bring the visible view up to date with ``self.state`` (hidden views wait)."""
         state = self.state
@@ -270,12 +240,7 @@ class App:
             self.url.resize += 1
         problem = self.analysis.rob_problem  # a data problem stays on the page
         self.notice.value = items(self.notices + ([problem] if problem else []))
-        query = to_query(state)
-        self.url.query = query
-        self.link.value = (
-            "<span class='ev-muted'>Link to this view: </span>"
-            f"<a href='?{escape(query)}'>?{escape(query) if query else ' (all defaults)'}</a>"
-        )
+        self.url.query = to_query(state)
 
 
 __all__ = ["ANALYSIS_FIELDS", "App", "find_root"]

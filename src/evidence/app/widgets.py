@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from copy import deepcopy
+from dataclasses import dataclass
 from typing import Any
 
 import anywidget
 import ipywidgets as W
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import traitlets
 
@@ -36,9 +39,10 @@ def classed(widget: W.Widget, *names: str) -> W.Widget:
 
 class UrlSync(anywidget.AnyWidget):
     """Writes the view state into the page's address (history.replaceState), so the address
-    bar always holds a link to the current view, and asks plots to re-measure their container
-    after a tab change. Invisible; touches the address only on a Voila page. Also reports a
-    click on a study link of the app (``{"open_study": citekey}``; validated by the App)."""
+    bar always holds a link to the current view, and shows that link in full with a copy
+    button; asks plots to re-measure their container after a tab change. Touches the address
+    only on a Voila page. Also reports a click on a study link of the app
+    (``{"open_study": citekey}``; validated by the App)."""
 
     _esm = asset("url_sync.js")
     query = traitlets.Unicode("").tag(sync=True)
@@ -63,10 +67,10 @@ def figure_class() -> type[go.FigureWidget]:
     return _figure_classes[path]
 
 
-def figure_widget(fig: go.Figure, filename: str, fmt_: str = "svg") -> go.FigureWidget:
-    """A new plot showing ``fig``; its modebar downloads ``filename`` as ``fmt_``."""
+def figure_widget(fig: go.Figure, filename: str) -> go.FigureWidget:
+    """A new plot showing ``fig``; its modebar's camera downloads ``filename``.svg."""
     widget = figure_class()(fig)
-    widget._config = export_config(filename, fmt_)
+    widget._config = export_config(filename, "svg")
     widget._ev_last = _snapshot(fig)  # refresh() then sends only what changes
     return widget
 
@@ -168,24 +172,119 @@ def panels(fig: go.Figure) -> tuple[str, ...]:
     return tuple(sorted(k for k in fig.layout.to_plotly_json() if re.match(r"[xy]axis\d*$", k)))
 
 
+@dataclass(frozen=True)
+class DownloadItem:
+    """One entry of a plot's Download menu.
+
+    ``kind`` "svg" or "png": the browser draws the plot off-screen at the chosen size;
+    "file": the kernel makes the file, ``make()`` returning ``(text, extension, MIME type)``.
+    Views and other modules add their own (``FigurePane.downloads.append(...)``), for example
+    a script that reproduces the plot in R.
+    """
+
+    key: str
+    label: str
+    kind: str = "file"
+    make: Callable[[], tuple[str, str, str]] | None = None
+
+
+class DownloadMenu(anywidget.AnyWidget):
+    """The Download menu beside a plot: its items (labels and kinds) and the file name stem
+    (the browser adds the date and the extension). A "file" item is asked for by a message
+    ``{"download": key}``; anything else is ignored."""
+
+    _esm = asset("download_menu.js")
+    items = traitlets.List(traitlets.Dict()).tag(sync=True)
+    stem = traitlets.Unicode("figure").tag(sync=True)
+
+    def __init__(self, entries: list[DownloadItem], stem: str) -> None:
+        super().__init__(stem=stem)
+        self.entries = entries
+        self.refresh_items()
+        self.on_msg(self._message)
+
+    def refresh_items(self) -> None:
+        self.items = [{"key": e.key, "label": e.label, "kind": e.kind} for e in self.entries]
+
+    def file(self, key: object) -> dict[str, str] | None:
+        """The answer to a request for ``key`` (None for a key that is not a file item)."""
+        for entry in self.entries:
+            if entry.key == key and entry.kind == "file" and entry.make is not None:
+                content, ext, mime = entry.make()
+                return {"key": entry.key, "content": content, "ext": ext, "mime": mime}
+        return None
+
+    def _message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and isinstance(content.get("download"), str):
+            answer = self.file(content["download"])
+            if answer is not None:
+                self.send(answer)
+
+
+def figure_csv(fig: go.Figure) -> str:
+    """A figure's data as CSV: one row per point of each trace (name, x, y, text, hover)."""
+    rows = []
+    for trace in fig.data:
+        xs, ys = list(trace.x or ()), list(trace.y or ())
+        count = max(len(xs), len(ys))
+        texts = trace.text if isinstance(trace.text, (list, tuple)) else [trace.text] * count
+        hovers = trace.hovertext if isinstance(trace.hovertext, (list, tuple)) else [None] * count
+        for i in range(count):
+            rows.append(
+                {
+                    "trace": trace.name,
+                    "x": xs[i] if i < len(xs) else None,
+                    "y": ys[i] if i < len(ys) else None,
+                    "text": texts[i] if i < len(texts) else None,
+                    "hover": hovers[i] if i < len(hovers) else None,
+                }
+            )
+    return pd.DataFrame(rows, columns=["trace", "x", "y", "text", "hover"]).to_csv(index=False)
+
+
 class FigurePane:
-    """A box that shows one plot: created on the first :meth:`draw`, then updated in place
-    (or replaced in the same place when the panel structure changes, which plotly cannot
-    update in place)."""
+    """A box that shows one plot and its Download menu: the plot is created on the first
+    :meth:`draw`, then updated in place (or replaced in the same place when the panel
+    structure changes, which plotly cannot update in place).
 
-    def __init__(self, name: str, filename: str) -> None:
+    ``downloads`` is the menu's list of items (SVG, PNG, the data as CSV by default; append to
+    it before the first draw, or call ``menu.refresh_items()`` after). ``table``, when set,
+    gives the CSV (a frame of what the plot shows); else the figure's points are written.
+    """
+
+    def __init__(self, name: str, stem: str) -> None:
         self.name = name
-        self.filename = filename
-        self.box = classed(W.VBox(layout=W.Layout(width="100%")), f"ev-{name}")
+        self.stem = stem
+        self.box = classed(W.VBox(layout=W.Layout(width="100%")), f"ev-{name}", "ev-figure-pane")
         self.widget: go.FigureWidget | None = None
+        self.menu: DownloadMenu | None = None
+        self.table: Callable[[], pd.DataFrame] | None = None
+        self.downloads = [
+            DownloadItem("svg", "SVG (vector: slides, papers)", "svg"),
+            DownloadItem("png", "PNG (bitmap)", "png"),
+            DownloadItem("csv", "Data (CSV)", "file", self._csv),
+        ]
 
-    def draw(self, fig: go.Figure, export: str = "svg") -> None:
+    def _csv(self) -> tuple[str, str, str]:
+        if self.table is not None:
+            text = self.table().to_csv(index=False)
+        else:
+            text = figure_csv(self.widget) if self.widget is not None else ""
+        return text, "csv", "text/csv"
+
+    def draw(self, fig: go.Figure, stem: str | None = None) -> None:
+        """Show ``fig``; ``stem`` names its downloads (the browser adds the date)."""
+        self.stem = stem or self.stem
+        if self.menu is not None:
+            self.menu.stem = self.stem
         old = self.widget
         if old is not None and panels(old) == panels(fig):
             refresh(old, fig)
             return
-        self.widget = figure_widget(fig, self.filename, export)
-        self.box.children = (self.widget,)
+        self.widget = figure_widget(fig, self.stem)
+        if self.menu is None:
+            self.menu = DownloadMenu(self.downloads, self.stem)
+        self.box.children = (self.menu, self.widget)
         if old is not None:
             old.close()
 
@@ -193,25 +292,25 @@ class FigurePane:
         if self.widget is not None:
             sync_model(self.widget)
 
-    def set_export(self, fmt_: str) -> None:
-        """Make the modebar download ``fmt_``; the plot is re-attached (a browser view reads
-        its config when it is created)."""
-        if self.widget is None:
-            return
-        self.widget._config = export_config(self.filename, fmt_)
-        sync_model(self.widget)  # the new view below is drawn from the model state
-        self.box.children = ()
-        self.box.children = (self.widget,)
+
+def slug(*parts: str) -> str:
+    """A file-name stem from words: "MELD score", "change from baseline" -> "meld-score_..."."""
+    words = (re.sub(r"[^a-z0-9]+", "-", p.lower()).strip("-") for p in parts)
+    return "_".join(w for w in words if w)
 
 
 __all__ = [
     "BUNDLE_ENV",
+    "DownloadItem",
+    "DownloadMenu",
     "FigurePane",
     "UrlSync",
     "classed",
     "figure_class",
+    "figure_csv",
     "figure_widget",
     "panels",
     "refresh",
+    "slug",
     "sync_model",
 ]

@@ -22,11 +22,15 @@ def export_config(filename: str, fmt: str = "svg") -> dict[str, Any]:
     """Plotly config: modebar download as SVG (vector, for slides and papers) or PNG at 2x.
 
     The modebar's camera button exports in ``fmt``; both formats stay one click away because
-    ``toImage`` is also offered by the plotly.js context of every figure.
+    ``toImage`` is also offered by the plotly.js context of every figure. No button sends the
+    figure or its data anywhere (an offline journal-club tool must never offer it).
     """
     return {
         "displaylogo": False,
         "responsive": True,
+        "showSendToCloud": False,
+        "showEditInChartStudio": False,
+        "showLink": False,
         "toImageButtonOptions": {"format": fmt, "filename": filename, "scale": 2},
         "modeBarButtonsToRemove": ["lasso2d", "select2d"],
     }

@@ -1,5 +1,44 @@
-// The UrlSync widget (evidence.app.widgets.UrlSync): address bar, plot re-measure, study links.
+// The UrlSync widget (evidence.app.widgets.UrlSync): address bar, the link to this view with
+// a copy button, plot re-measure, study links.
 function render({ model, el }) {
+  // The link: the full address of this view (the kernel knows only the query string).
+  el.classList.add("ev-link");
+  const label = document.createElement("span");
+  label.className = "ev-muted";
+  label.textContent = "Link to this view:";
+  const field = document.createElement("input");
+  field.type = "text";
+  field.readOnly = true;
+  field.className = "ev-link-url";
+  field.setAttribute("aria-label", "link to this view");
+  const copy = document.createElement("button");
+  copy.type = "button";
+  copy.className = "ev-copy-link";
+  copy.textContent = "Copy link";
+  const done = document.createElement("span");
+  done.className = "ev-copied";
+  done.setAttribute("role", "status");
+  el.append(label, field, copy, done);
+  const address = () => {
+    const url = new URL(window.location.href);
+    url.hash = "";
+    const query = model.get("query");
+    url.search = query ? "?" + query : "";
+    return url.href;
+  };
+  const show = () => { field.value = address(); };
+  copy.addEventListener("click", async () => {
+    show();
+    try {
+      await navigator.clipboard.writeText(field.value);
+    } catch (e) {  // no clipboard API (an insecure context): the old way
+      field.select();
+      document.execCommand("copy");
+    }
+    done.textContent = "copied";
+    setTimeout(() => { done.textContent = ""; }, 2500);
+  });
+  field.addEventListener("focus", () => field.select());
   const apply = () => {
     // Only on a Voila page: never rewrite the address of JupyterLab or another host page.
     if (!document.body || document.body.dataset.voila !== "voila") return;
@@ -8,8 +47,9 @@ function render({ model, el }) {
     url.search = query ? "?" + query : "";
     if (url.href !== window.location.href) window.history.replaceState(null, "", url.href);
   };
-  model.on("change:query", apply);
+  model.on("change:query", () => { apply(); show(); });
   apply();
+  show();
   // A plot drawn while its tab was still being laid out gets plotly's default width; a window
   // resize event makes every responsive plot re-measure its container.
   const nudge = () => {

@@ -25,13 +25,11 @@ from evidence.app.widgets import FigurePane
 @dataclass
 class Context:
     """What every view is given: the cached analysis, the one callback that validates and
-    applies a control change (``change(name, value)``), the studies a link may open, and the
-    download format of new plots."""
+    applies a control change (``change(name, value)``), and the studies a link may open."""
 
     analysis: Analysis
     change: Callable[[str, Any], None]
     study_links: frozenset[str] = frozenset()
-    export: str = "svg"
 
 
 class View(Protocol):

@@ -148,7 +148,7 @@ class AppraisalView(BaseView):
         return (s.confidence, s.population, s.window, s.groups)
 
     def _draw(self, name: str, fig: go.Figure) -> None:
-        self.panes[name].draw(fig, self.context.export)
+        self.panes[name].draw(fig)
 
     # --- risk of bias ----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from evidence.app.html import escape
 from evidence.app.state import ViewState
 from evidence.app.views import BaseView, Context
-from evidence.app.widgets import FigurePane, classed
+from evidence.app.widgets import FigurePane, classed, slug
 from evidence.appraisal import rob as rob_module
 from evidence.compare import (
     CONFIDENCE_FILTERS,
@@ -86,6 +86,16 @@ class CompareView(BaseView):
             note = f"{label} ({left_out} {'arm' if left_out == 1 else 'arms'} left out)"
         return forest_plot(pooled, rob=self.analysis.rob_columns, filter_note=note)
 
+    @staticmethod
+    def stem(state: ViewState) -> str:
+        """Download file names: what the plot shows (the browser adds the date)."""
+        q = state.question()
+        if q.effect == "control":
+            effect = "vs-control_" + (q.measure if q.binary else "")
+        else:
+            effect = "with-the-event" if q.binary else "change-from-baseline"
+        return slug("forest", OUTCOME_LABELS[q.outcome], effect)
+
     def show(self, state: ViewState) -> None:
         if state.model == "bayes":  # the Bayesian model: its own panel (views/bayes.py)
             self._show_bayes(state)
@@ -99,7 +109,8 @@ class CompareView(BaseView):
         pooled = self.analysis.pooled(q, state.estimator, state.test, state.rob)
         self.pooled = pooled
         label = rob_module.ROB_FILTERS[state.rob][0]
-        self.panes["forest"].draw(self.figure(state), self.context.export)
+        self.panes["forest"].table = lambda: forest_table(pooled)
+        self.panes["forest"].draw(self.figure(state), stem=self.stem(state))
         rob_lines = self.analysis.cached(  # per question and filter, not per estimator
             ("rob_lines", q, state.rob), lambda: rob_module.filter_lines(pooled.effects)
         )
@@ -203,4 +214,51 @@ class CompareView(BaseView):
         )
 
 
-__all__ = ["CompareView"]
+def forest_table(pooled: Pooled) -> pd.DataFrame:
+    """What the forest plot shows, as a table (its CSV download): every study arm of the
+    chosen groups (in the plot or not, with the reason) and every pooled row, on the plot's
+    scale, with where each number was read."""
+    measure = pooled.question.measure
+    e = pooled.effects
+
+    def shown(values: object) -> list[float]:
+        return [float(to_display(measure, v)) for v in pd.to_numeric(values, errors="coerce")]
+
+    arms = pd.DataFrame(
+        {
+            "row": "study arm",
+            "group": e["group"],
+            "study": e["label"],
+            "citekey": e["citekey"],
+            "arm": e["arm"],
+            "design": e["design"],
+            "timepoint": e["timepoint"],
+            "n": e["n"],
+            "measure": measure,
+            "estimate": shown(e["yi"]),
+            "ci_lb": shown(e["ci_lb"]),
+            "ci_ub": shown(e["ci_ub"]),
+            "confidence": e["confidence"],
+            "in_plot": e["included"],
+            "reason": e["reason"],
+            "sources": e["sources"],
+            "read_in": e.get("locators", ""),
+        }
+    )
+    results = list(pooled.groups.items())
+    if pooled.overall is not None:
+        results.append(("all groups (across studies)", pooled.overall))
+    rows = []
+    for group, r in results:
+        row = {"row": "pooled", "group": group, "measure": measure, "in_plot": r is not None}
+        if r is None:
+            row["reason"] = "no usable numbers"
+        else:
+            est, lb, ub = shown([r.estimate, r.ci_lb, r.ci_ub])
+            row |= {"estimate": est, "ci_lb": lb, "ci_ub": ub, "k": r.k, "method": r.method}
+            row |= {"test": r.test, "tau2": r.tau2, "i2": r.i2}
+        rows.append(row)
+    return pd.concat([arms, pd.DataFrame(rows)], ignore_index=True)
+
+
+__all__ = ["CompareView", "forest_table"]

@@ -12,8 +12,9 @@ from evidence.app.controls import SCOPE_LABELS
 from evidence.app.html import escape
 from evidence.app.state import ViewState
 from evidence.app.views import BaseView, Context
-from evidence.app.widgets import FigurePane, classed
+from evidence.app.widgets import FigurePane, classed, slug
 from evidence.appraisal import rob as rob_module
+from evidence.compare import OUTCOME_LABELS
 
 PLOTS = {
     "grid": "grid-plot",
@@ -88,7 +89,7 @@ class RobustnessView(BaseView):
             "funnel": funnel_plot(fun, outcome),
         }
         for name, fig in figs.items():
-            self.panes[name].draw(fig, self.context.export)
+            self.panes[name].draw(fig, stem=slug(PLOTS[name], OUTCOME_LABELS[outcome], label))
         rob_note = ""
         if rob != "all":
             rob_note = (

@@ -228,7 +228,7 @@ class StudiesView(BaseView):
         self._highlight = self.study.value
         fig = evidence_map_plot(shown, highlight=self._highlight or None)
         first = self.map is None
-        self.panes["map"].draw(fig, self.context.export)
+        self.panes["map"].draw(fig)
         if first:
             for trace in self.map.data:
                 trace.on_click(self._clicked)
