@@ -13,7 +13,7 @@ import ipywidgets as W
 from evidence.app.html import escape
 from evidence.app.state import ViewState
 from evidence.app.views import Context
-from evidence.app.widgets import FigurePane, classed
+from evidence.app.widgets import FigurePane, classed, slug
 from evidence.bayesian import BAYES_LABEL, BayesPooled, TauPrior, default_tau_prior, pool_bayes
 from evidence.compare import OUTCOME_LABELS, to_display, unit_of
 from evidence.figures.bayes import bayes_forest_plot, tau_prior_posterior_plot
@@ -65,13 +65,15 @@ class BayesPanel:
             lambda: pool_bayes(frame, q, prior, state.benefit_threshold),
         )
         self.result = bp
-        export = self.context.export
+        outcome = OUTCOME_LABELS[q.outcome]
         self.panes["bayes-forest"].draw(
-            bayes_forest_plot(bp, f"{OUTCOME_LABELS[q.outcome]}: {BAYES_LABEL}"), export
+            bayes_forest_plot(bp, f"{outcome}: {BAYES_LABEL}"), stem=slug("bayes-forest", outcome)
         )
         fitted = {n: g.result for n, g in bp.groups.items() if g is not None}
         if fitted:
-            self.panes["bayes-tau"].draw(tau_prior_posterior_plot(fitted), export)
+            self.panes["bayes-tau"].draw(
+                tau_prior_posterior_plot(fitted), stem=slug("bayes-tau", outcome)
+            )
         self.summary.value = self._summary(bp, default)
         self.built_for = key
 
