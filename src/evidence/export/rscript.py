@@ -341,6 +341,9 @@ def _script(a: Analysis) -> str:
     text = "".join(p for p in parts if p)
     text = text.replace("@ASSUMED@", _ASSUMED_R if q.measure == "MC" else "")
     text = text.replace("@CELL_N@", _CELL_N).replace("@SHARED@", _SHARED)
+    ratio = q.measure in ("OR", "RR")
+    text = text.replace("@TICKS@", _RATIO_TICKS if ratio else "")
+    text = text.replace("@AT@", ", at = log(ticks)" if ratio else "")
     text = text.replace("@SPLIT@", "events and patients are" if q.binary else "n is")
     text = text.replace(
         "@R_LINE@", "r <- @RI@  # assumed pre-post correlation\n" if q.measure == "MC" else ""
@@ -649,6 +652,13 @@ if (!identical(is.na(a), is.na(b))) {
 }
 """
 
+_RATIO_TICKS = """\
+  # Ratios on a log axis with ticks at round values (not at powers of e), 1 always among them.
+  reach <- exp(range(es$yi - 1.96 * sqrt(es$vi), es$yi + 1.96 * sqrt(es$vi)))
+  ticks <- c(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+  ticks <- ticks[ticks >= min(reach[1], 0.5) / 2.5 & ticks <= max(reach[2], 2) * 2.5]
+"""
+
 _FOREST = """
 # ---- 5. Forest plot ---------------------------------------------------------------------------
 # Study arms grouped by cell group, each group under a heading and closed by its pooled
@@ -669,8 +679,9 @@ if (length(fits) == 0) {
     diamond[g] <- y - length(arm_rows) - 1
     y <- y - length(arm_rows) - 3
   }
-  plot <- forest(es$yi, es$vi, slab = paste0(es$study, ", ", es$arm, " (", es$timepoint, ")"),
-                 rows = rows, ylim = c(min(diamond) - 2, top + 3)@FOREST_TRANSF@,
+@TICKS@  labels <- paste0(es$study, ", ", es$arm, " (", es$timepoint, ")")
+  plot <- forest(es$yi, es$vi, slab = labels, rows = rows,
+                 ylim = c(min(diamond) - 2, top + 3)@FOREST_TRANSF@@AT@,
                  header = c("Study, arm (timepoint)", "Estimate [95% CI]"),
                  xlab = @XLAB_Q@)
   for (g in names(fits)) {
