@@ -35,7 +35,12 @@ DESCRIPTORS = [
 
 
 def snapshot(root: Path) -> dict[Path, bytes]:
-    return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file's bytes; the (empty) lock file is not data."""
+    return {
+        p: p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != ".evidence.lock"
+    }
 
 
 def add(root: Path, *args: str, snippet: str = SNIPPET) -> int:
@@ -162,20 +167,29 @@ def test_unreadable_snippet_exits_2(valid_copy, capsys):
     assert main(["add", str(valid_copy / "missing.bib"), "--root", str(valid_copy)]) == 2
 
 
-def test_failed_write_restores_files(valid_copy, monkeypatch):
-    before = snapshot(valid_copy / "data") | snapshot(valid_copy)
+def test_failed_write_writes_nothing_and_names_the_file(valid_copy, monkeypatch, capsys):
+    """A full disk on the second file: no file changed, no temporary file left, one line
+    naming the file (issue 13: it used to name none)."""
+    import errno
+
+    from evidence import registry
+
+    before = snapshot(valid_copy)
     calls = []
+    real = registry._write_temp
 
     def flaky(path, text):
         calls.append(path)
         if len(calls) == 2:
-            raise OSError("disk full")
-        Path(path).write_text(text, encoding="utf-8")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, text)
 
-    monkeypatch.setattr("evidence.authoring.write_atomic", flaky)
+    monkeypatch.setattr(registry, "_write_temp", flaky)
     code = add(valid_copy, *DESCRIPTORS, "--arm", "MSC=MSC:15")
     assert code == 2
-    after = snapshot(valid_copy / "data") | snapshot(valid_copy)
+    err = capsys.readouterr().err
+    assert "data/arms.csv" in err and "No space left on device" in err and "Traceback" not in err
+    after = snapshot(valid_copy)
     after.pop(valid_copy / "new.bib")
     before.pop(valid_copy / "new.bib", None)
     assert after == before

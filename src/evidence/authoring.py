@@ -1,7 +1,9 @@
 """Adding a study: a BibTeX snippet (+ descriptors) -> a checked change to the dataset files.
 
 :func:`plan_add` builds a :class:`Change` (new text for each file, nothing written yet) or raises
-:class:`AddRefused` with every problem found; :func:`apply` writes a change atomically. The bib
+:class:`AddRefused` with every problem found; :func:`apply` writes a change as one: all files or
+none (see :func:`evidence.registry.commit`). Hold :func:`evidence.registry.dataset_lock` from
+``plan_add`` to ``apply``, so that two adds at once cannot lose a study. The bib
 file gets the new entry appended, every other byte untouched; ``data/arms.csv`` and
 ``data/outcomes.csv`` get template rows whose blanks ``evidence validate`` then lists as the
 author's to-do.
@@ -22,16 +24,16 @@ import bibtexparser
 from bibtexparser import model
 
 from evidence import schema
-from evidence.data.grammar import is_timepoint
+from evidence.data.grammar import MAX_COUNT, is_timepoint
 from evidence.dataset import BIB_FILE, bib_problems, normalise_doi
 from evidence.registry import (
     Registry,
     append_entry,
+    commit,
     failure_reason,
     read_registry,
     read_text,
     render,
-    write_atomic,
 )
 from evidence.schema import ARMS_TABLE, OUTCOMES_TABLE, Problem, split_list
 from evidence.vocab import DEFAULT_OUTCOME
@@ -65,9 +67,12 @@ class Arm:
     @classmethod
     def parse(cls, text: str) -> Arm:
         """``LABEL=GROUP`` or ``LABEL=GROUP:N``, e.g. ``MSC=MSC:20`` or ``placebo=control``."""
-        m = re.fullmatch(r"\s*([^=]+?)\s*=\s*([^:]+?)\s*(?::\s*(\d+)\s*)?", text)
+        # ASCII digits only: \d would take '٣' for 3
+        m = re.fullmatch(r"\s*([^=]+?)\s*=\s*([^:]+?)\s*(?::\s*([0-9]+)\s*)?", text)
         if m is None:
             raise ValueError(f"arm {text!r}: expected LABEL=GROUP or LABEL=GROUP:N")
+        if m[3] and not 1 <= int(m[3]) <= MAX_COUNT:
+            raise ValueError(f"arm {text!r}: N must be a whole number from 1 to {MAX_COUNT:,}")
         if m[2] not in schema.ARM_GROUPS:
             raise ValueError(
                 f"arm {text!r}: group {m[2]!r} is not one of " + ", ".join(schema.ARM_GROUPS)
@@ -83,6 +88,7 @@ class Change:
     files: dict[str, str]
     citekey: str
     summary: list[str] = field(default_factory=list)
+    before: dict[str, str] = field(default_factory=dict)  # each file's text as read
 
     def diff(self) -> str:
         """A unified diff of the change, for ``--dry-run``."""
@@ -152,7 +158,21 @@ def render_entry(entry_type: str, key: str, fields: dict[str, str]) -> str:
 
 
 def _braced(value: str) -> str:
-    return "{" + value.replace("{", "").replace("}", "") + "}"
+    return "{" + value + "}"
+
+
+def _option_value_problems(value: str) -> list[tuple[str, str]]:
+    """Why an option's text cannot go into a BibTeX field as it is (nothing changed silently)."""
+    problems = []
+    if "{" in value or "}" in value:
+        problems.append(
+            ("braces are BibTeX syntax, not text", "the value without { } (edit the entry by hand)")
+        )
+    if value.endswith("\\"):
+        problems.append(
+            ("ends with a backslash, which BibTeX joins to the closing brace", "no final \\")
+        )
+    return problems
 
 
 def plan_add(
@@ -170,6 +190,13 @@ def plan_add(
     root = Path(root)
     registry = read_registry(root / BIB_FILE, BIB_FILE)
     entry_type, fields, key = read_snippet(snippet, source)
+    option_problems = [
+        Problem("--" + name.replace("_", "-"), None, key, name, why, expected)
+        for name, value in (descriptors or {}).items()
+        for why, expected in _option_value_problems(value)
+    ]
+    if option_problems:
+        raise AddRefused(option_problems)
     for name, value in (descriptors or {}).items():
         fields[name] = _braced(value)
     fields.setdefault("kind", "{study}")
@@ -209,23 +236,26 @@ def plan_add(
 
     grown = append_entry(registry, entry_text)
     files = {BIB_FILE: render(grown)}
+    before = {BIB_FILE: registry.text}
     summary = [f"{BIB_FILE}: + @{entry_type}{{{key}, ...}} ({len(ordered)} fields)"]
     if arms:
         rows = [
             [key, a.label, a.group, "" if a.n is None else str(a.n), "", "", "", ""] for a in arms
         ]
-        files[ARMS_TABLE.path] = _append_rows(root / ARMS_TABLE.path, ARMS_TABLE, rows)
+        before[ARMS_TABLE.path] = read_text(root / ARMS_TABLE.path)
+        files[ARMS_TABLE.path] = _append_rows(before[ARMS_TABLE.path], ARMS_TABLE, rows)
         summary.append(
             f"{ARMS_TABLE.path}: + {len(rows)} arm(s) to complete (n_basis, locator, confidence)"
         )
     if arms and not no_numbers:
         rows = _outcome_template(key, arms, outcomes, timepoint)
-        files[OUTCOMES_TABLE.path] = _append_rows(root / OUTCOMES_TABLE.path, OUTCOMES_TABLE, rows)
+        before[OUTCOMES_TABLE.path] = read_text(root / OUTCOMES_TABLE.path)
+        files[OUTCOMES_TABLE.path] = _append_rows(before[OUTCOMES_TABLE.path], OUTCOMES_TABLE, rows)
         summary.append(
             f"{OUTCOMES_TABLE.path}: + {len(rows)} template row(s) to fill "
             "(value, locator, confidence; delete what the paper does not report)"
         )
-    return Change(root, files, key, summary)
+    return Change(root, files, key, summary, before)
 
 
 def _field(fields: dict[str, str], name: str) -> str:
@@ -390,9 +420,8 @@ def _outcome_template(
     return rows
 
 
-def _append_rows(path: Path, table: schema.TableSpec, rows: list[list[str]]) -> str:
-    """The file's text with ``rows`` appended (CSV-quoted); existing bytes are kept."""
-    text = read_text(path)
+def _append_rows(text: str, table: schema.TableSpec, rows: list[list[str]]) -> str:
+    """The file's ``text`` with ``rows`` appended (CSV-quoted); existing bytes are kept."""
     header = next(csv.reader(io.StringIO(text.removeprefix("\ufeff"))), None)
     if header is None:
         raise AddRefused(
@@ -425,18 +454,9 @@ def _append_rows(path: Path, table: schema.TableSpec, rows: list[list[str]]) -> 
 
 
 def apply(change: Change) -> None:
-    """Write every file of the change; if one write fails, restore the ones already written."""
-    written: list[tuple[Path, str]] = []
-    try:
-        for name, text in change.files.items():
-            path = change.root / name
-            before = read_text(path)
-            write_atomic(path, text)
-            written.append((path, before))
-    except BaseException:
-        for path, before in reversed(written):
-            write_atomic(path, before)
-        raise
+    """Write every file of the change, or none; refuses (:class:`ChangedUnderneath`) if a file
+    no longer holds what :func:`plan_add` read."""
+    commit(change.root, change.files, change.before)
 
 
 __all__ = ["AddRefused", "Arm", "Change", "apply", "plan_add", "read_snippet"]

@@ -6,6 +6,7 @@ studies and numbers added, removed or changed, and how every pooled estimate mov
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 import tempfile
@@ -16,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from evidence.compare import OUTCOME_LABELS, Question, effects, pool, to_display
-from evidence.dataset import BIB_FILE, Dataset, load
+from evidence.dataset import BIB_FILE, Dataset, DatasetError, load
+from evidence.registry import UnreadableFile
 from evidence.schema import ARMS_TABLE, EXTERNAL_TABLE, OUTCOMES_TABLE
 from evidence.vocab import DEFAULT_GROUPS, MAIN_OUTCOMES
 
@@ -46,12 +48,43 @@ class RevisionError(Exception):
     """The revision cannot be read (not a git repository, unknown revision)."""
 
 
+def resolve(root: Path, revision: str) -> str:
+    """The commit ``revision`` names, checked by ``git rev-parse --verify`` after
+    ``--end-of-options``: a revision that looks like an option (``--output=x``) is only ever a
+    revision name, never an option git would act on."""
+    try:
+        done = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(root),
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                f"{revision}^{{commit}}",
+            ],
+            capture_output=True,
+            timeout=60,
+        )
+    except FileNotFoundError:
+        raise RevisionError("git is not installed") from None
+    if done.returncode != 0:
+        if subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--git-dir"], capture_output=True, timeout=60
+        ).returncode:
+            raise RevisionError(f"{root} is not in a git repository")
+        raise RevisionError(f"{revision!r} is not a commit, tag or branch of this repository")
+    return done.stdout.decode().strip()
+
+
 def dataset_at(root: Path, revision: str, target: Path) -> Path:
     """Write the dataset files of ``revision`` under ``target``; returns ``target``."""
+    commit = resolve(root, revision)
     for name in DATA_FILES:
         try:
             blob = subprocess.run(
-                ["git", "-C", str(root), "show", f"{revision}:./{name}"],
+                ["git", "-C", str(root), "show", f"{commit}:./{name}"],
                 capture_output=True,
                 check=True,
                 timeout=60,
@@ -84,7 +117,16 @@ class ChangeLog:
 def changes_since(root: Path, revision: str) -> ChangeLog:
     """Compare the dataset in ``root`` with the one at git ``revision``."""
     with tempfile.TemporaryDirectory(prefix="evidence-diff-") as tmp:
-        old = load(dataset_at(Path(root), revision, Path(tmp)))
+        try:
+            old = load(dataset_at(Path(root), revision, Path(tmp)))
+        except DatasetError as exc:  # name the revision: these are not the working tree's errors
+            raise DatasetError(
+                [dataclasses.replace(p, file=f"{revision}:{p.file}") for p in exc.problems]
+            ) from None
+        except UnreadableFile as exc:
+            name = Path(exc.path).relative_to(tmp) if exc.path.startswith(tmp) else exc.path
+            line = f":{exc.line}" if exc.line else ""
+            raise RevisionError(f"{revision}:{name}{line}: cannot read: {exc.reason}") from None
     return compare_datasets(old, load(root), revision)
 
 

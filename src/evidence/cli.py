@@ -7,9 +7,10 @@ prints a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
@@ -37,13 +38,29 @@ def _unwritable(path: Path, directory: bool = False) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _locked(root: Path, command: str, *, write: bool = False) -> Iterator[None]:
+    """Hold the dataset's lock (a writer from its first read to its last rename; a reader while
+    it reads, so it never sees half of another command's change), after finishing or undoing
+    what an interrupted command left, and saying so."""
+    from evidence.registry import dataset_lock, recover
+
+    with dataset_lock(root, required=write) as held:
+        if held:
+            for message in recover(root):
+                print(f"evidence {command}: {message}", file=sys.stderr)
+        yield
+
+
 def _validate(args: argparse.Namespace) -> int:
     from evidence import appraisal
     from evidence.data.problems import file_order
     from evidence.dataset import validate
 
     # The dataset first (an unreadable file stops here with exit 2), then the appraisal files.
-    problems = sorted(validate(args.root) + appraisal.validate(args.root), key=file_order)
+    with _locked(args.root, "validate"):
+        problems = validate(args.root)
+    problems = sorted(problems + appraisal.validate(args.root), key=file_order)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     if args.format == "json":
@@ -111,7 +128,7 @@ def _read_stdin() -> str:
 def _add(args: argparse.Namespace) -> int:
     from evidence import authoring
     from evidence.dataset import validate
-    from evidence.registry import UnreadableFile, read_text
+    from evidence.registry import ChangedUnderneath, read_text
 
     if args.snippet == "-":
         snippet, source = _read_stdin(), "<stdin>"
@@ -127,31 +144,34 @@ def _add(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"evidence add: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        change = authoring.plan_add(
-            args.root,
-            snippet,
-            source=source,
-            descriptors=descriptors,
-            arms=arms,
-            outcomes=[o.strip() for o in args.outcomes.split(",") if o.strip()],
-            timepoint=args.timepoint,
-            force=args.force,
-        )
-    except authoring.AddRefused as refused:
-        for problem in refused.problems:
-            print(problem)
-        print("\nevidence add: nothing was written", file=sys.stderr)
-        return EXIT_DATA
-    if args.dry_run:
-        print(change.diff(), end="")
-        print("\n".join(change.summary), file=sys.stderr)
-        print("evidence add: dry run, nothing was written", file=sys.stderr)
-        return EXIT_OK
-    try:
-        authoring.apply(change)
-    except OSError as exc:
-        raise UnreadableFile(args.root, f"could not write: {exc}") from None
+    # The lock is held from the first read to the last rename: two adds at once both land.
+    with _locked(args.root, "add", write=not args.dry_run):
+        try:
+            change = authoring.plan_add(
+                args.root,
+                snippet,
+                source=source,
+                descriptors=descriptors,
+                arms=arms,
+                outcomes=[o.strip() for o in args.outcomes.split(",") if o.strip()],
+                timepoint=args.timepoint,
+                force=args.force,
+            )
+        except authoring.AddRefused as refused:
+            for problem in refused.problems:
+                print(problem)
+            print("\nevidence add: nothing was written", file=sys.stderr)
+            return EXIT_DATA
+        if args.dry_run:
+            print(change.diff(), end="")
+            print("\n".join(change.summary), file=sys.stderr)
+            print("evidence add: dry run, nothing was written", file=sys.stderr)
+            return EXIT_OK
+        try:
+            authoring.apply(change)
+        except ChangedUnderneath as exc:
+            print(f"evidence add: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     print("\n".join(change.summary))
     todo = [p for p in validate(args.root) if p.citekey == change.citekey]
     if todo:
@@ -243,7 +263,8 @@ def _diff(args: argparse.Namespace) -> int:
         print(f"evidence diff: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        log = changes.changes_since(args.root, args.revision)
+        with _locked(args.root, "diff"):
+            log = changes.changes_since(args.root, args.revision)
     except changes.RevisionError as exc:
         print(f"evidence diff: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -302,12 +323,18 @@ def _report(args: argparse.Namespace) -> int:
     from evidence.dataset import load
     from evidence.schema import DatasetError
 
-    for problem in (_unwritable(args.out), args.tables and _unwritable(args.tables, True)):
+    for message in report.recover_outputs(args.out, args.tables):
+        print(f"evidence report: {message}", file=sys.stderr)
+    tables_problem = args.tables and (
+        _unwritable(args.tables, True) or report.tables_folder_problem(args.tables)
+    )
+    for problem in (_unwritable(args.out), tables_problem):
         if problem:
             print(f"evidence report: {problem}", file=sys.stderr)
             return EXIT_USAGE
     try:
-        data = load(args.root)
+        with _locked(args.root, "report"):
+            data = load(args.root)
     except DatasetError as exc:
         print(f"evidence report: {exc}", file=sys.stderr)
         return EXIT_DATA
@@ -324,6 +351,21 @@ def _report(args: argparse.Namespace) -> int:
         paths = report.write_tables(built, args.tables)
         print(f"evidence report: {len(paths)} table files in {args.tables}", file=sys.stderr)
     return EXIT_OK
+
+
+def _correlation(text: str) -> float:
+    """``--corr``: a number in the dashboard's range (argparse turns the error into exit 2)."""
+    from evidence.app.state import CORR_MAX, CORR_MIN
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not CORR_MIN <= value <= CORR_MAX:  # False for nan too
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a pre-post correlation in [{CORR_MIN}, {CORR_MAX}]"
+        )
+    return value
 
 
 def _settings(args: argparse.Namespace):  # -> report.Settings (imported late: the CLI starts fast)
@@ -375,7 +417,12 @@ def _view_options(p: argparse.ArgumentParser, what: str = "report") -> None:
         help=f"weakest confidence included (default: {DEFAULT_CONFIDENCE})",
     )
     p.add_argument("--window", choices=sorted(WINDOWS), default="latest")
-    p.add_argument("--corr", type=float, default=0.5, help="pre-post correlation (default 0.5)")
+    p.add_argument(
+        "--corr",
+        type=_correlation,
+        default=0.5,
+        help="pre-post correlation, 0 to 0.95 as in the dashboard (default 0.5)",
+    )
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:
