@@ -453,10 +453,16 @@ class ChangedUnderneath(Exception):
 def dataset_lock(root: Path | str, *, required: bool = True) -> Iterator[bool]:
     """Hold the dataset's lock (``.evidence.lock`` in ``root``) for the ``with`` block, waiting
     for another command that holds it. Yields whether the lock is held: a reader
-    (``required=False``) of a folder it cannot write reads without it."""
+    (``required=False``) of a folder it cannot write, or where no writer has run yet, reads
+    without it."""
     from filelock import FileLock, Timeout
 
     root = Path(root)
+    if not required and not (root / LOCK_FILE).exists():
+        # A reader does not create the lock file (reading leaves the folder as it was); without
+        # it no writer has run here yet, so there is nothing to wait for or to recover.
+        yield False
+        return
     lock = FileLock(root / LOCK_FILE, timeout=LOCK_TIMEOUT, fallback_to_soft=False)
     try:
         lock.acquire()
