@@ -58,11 +58,6 @@ def errors(root: Path) -> list[str]:
     "name",
     ["arms.csv", "outcomes.csv", "external.csv", "claims.csv", "rob.csv", "grade.csv"],
 )
-def _data_file(path: Path) -> bool:
-    """A file of the dataset; the lock file a writer takes (empty, gitignored) is not data."""
-    return path.is_file() and path.name != ".evidence.lock"
-
-
 def test_a_byte_order_mark_is_accepted_in_every_csv(appraisal_copy, name, capsys):
     path = appraisal_copy / "data" / name
     path.write_bytes(BOM + path.read_bytes())
