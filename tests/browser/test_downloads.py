@@ -96,3 +96,31 @@ def test_copy_link_gives_the_full_address(page: Page, server: Server):
     open_dashboard(again, copied)
     wait_title(again, "Albumin")  # the link reproduces the view
     again.close()
+
+
+def test_reproduce_in_r_gives_the_views_script_data_and_results(page: Page, server: Server):
+    """The forest plot's "Reproduce in R" item: a zip with the script, the numbers and the
+    product's results of the view on screen (here after a change of estimator and test)."""
+    import io
+    import zipfile
+
+    open_dashboard(page, server.url + "?estimator=DL&test=knha")
+    wait_title(page, "MELD score")
+    name, blob = _download(page, "r")
+    assert re.fullmatch(NAME + r"\.zip", name), name
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+        files = {n: archive.read(n).decode("utf-8") for n in archive.namelist()}
+    assert sorted(files) == [
+        "meld_change/README.md",
+        "meld_change/meld_change.R",
+        "meld_change/meld_change.data.csv",
+        "meld_change/meld_change.expected.csv",
+        "meld_change/run_all.R",
+    ]
+    script = files["meld_change/meld_change.R"]
+    assert "library(metafor)" in script and "rma(" in script and "forest(" in script
+    assert 'method <- "DL"' in script and 'test <- "knha"' in script
+    assert "kharaziha2009_ejgh" in files["meld_change/meld_change.data.csv"]
+    expected = files["meld_change/meld_change.expected.csv"].splitlines()
+    assert expected[0] == "group,k,estimate,ci_lb,ci_ub,tau2,pi_lb,pi_ub"
+    assert any(line.startswith("MSC,1,") for line in expected)

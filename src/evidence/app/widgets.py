@@ -8,6 +8,7 @@ else shows a plot through a :class:`FigurePane`.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -177,7 +178,8 @@ class DownloadItem:
     """One entry of a plot's Download menu.
 
     ``kind`` "svg" or "png": the browser draws the plot off-screen at the chosen size;
-    "file": the kernel makes the file, ``make()`` returning ``(text, extension, MIME type)``.
+    "file": the kernel makes the file, ``make()`` returning ``(content, extension, MIME type)``;
+    content is text, or bytes (sent base64-encoded, e.g. a zip).
     Views and other modules add their own (``FigurePane.downloads.append(...)``), for example
     a script that reproduces the plot in R.
     """
@@ -185,7 +187,7 @@ class DownloadItem:
     key: str
     label: str
     kind: str = "file"
-    make: Callable[[], tuple[str, str, str]] | None = None
+    make: Callable[[], tuple[str | bytes, str, str]] | None = None
 
 
 class DownloadMenu(anywidget.AnyWidget):
@@ -211,6 +213,15 @@ class DownloadMenu(anywidget.AnyWidget):
         for entry in self.entries:
             if entry.key == key and entry.kind == "file" and entry.make is not None:
                 content, ext, mime = entry.make()
+                if isinstance(content, bytes):  # binary (a zip): base64 over the comm
+                    encoded = base64.b64encode(content).decode("ascii")
+                    return {
+                        "key": entry.key,
+                        "content": encoded,
+                        "ext": ext,
+                        "mime": mime,
+                        "encoding": "base64",
+                    }
                 return {"key": entry.key, "content": content, "ext": ext, "mime": mime}
         return None
 

@@ -130,16 +130,23 @@ def _csv(frame: pd.DataFrame) -> str:
 
 
 def analysis(
-    data: Dataset, question: Question, method: str = "REML", test: str = "z", name: str = ""
+    data: Dataset,
+    question: Question,
+    method: str = "REML",
+    test: str = "z",
+    name: str = "",
+    effects_frame: pd.DataFrame | None = None,
 ) -> Analysis:
     """The numbers, the product's pooled results and the script of one view.
 
-    Raises ValueError when the estimator or test has no metafor equivalent.
+    ``effects_frame`` is the view's table of effects when it is not plain
+    ``compare.effects(data, question)`` (a dashboard filter that leaves arms out). Raises
+    ValueError when the estimator or test has no metafor equivalent.
     """
     why = unsupported(method, test)
     if why:
         raise ValueError(why)
-    frame = effects(data, question)
+    frame = effects(data, question) if effects_frame is None else effects_frame
     pooled = pool(frame, question, method=method, test=test)
     rows = []
     for group in question.groups:
@@ -778,18 +785,23 @@ def _readme(analyses: list[Analysis]) -> str:
 
 
 def zip_bytes(
-    question: Question, method: str = "REML", test: str = "z", data: Dataset | None = None
+    question: Question,
+    method: str = "REML",
+    test: str = "z",
+    data: Dataset | None = None,
+    effects_frame: pd.DataFrame | None = None,
 ) -> bytes:
     """The R script, its data and the expected results of one view, as a zip (for a download).
 
-    ``data`` defaults to the dataset of the project folder (``evidence.load``). Raises
-    ValueError when the estimator or test has no metafor equivalent.
+    ``data`` defaults to the dataset of the project folder (``evidence.load``);
+    ``effects_frame`` as in :func:`analysis`. Raises ValueError when the estimator or test has
+    no metafor equivalent.
     """
     if data is None:
         from evidence.data import load
 
         data = load(".")
-    a = analysis(data, question, method=method, test=test)
+    a = analysis(data, question, method=method, test=test, effects_frame=effects_frame)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for relative, content in files([a]).items():

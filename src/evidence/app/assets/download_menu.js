@@ -104,7 +104,11 @@ function render({ model, el }) {
 
   const answer = (msg) => {
     if (!msg || typeof msg.content !== "string" || typeof msg.ext !== "string") return;
-    const blob = new Blob([msg.content], { type: msg.mime || "text/plain" });
+    // Binary files (a zip) come base64-encoded; text as it is.
+    const body = msg.encoding === "base64"
+      ? Uint8Array.from(atob(msg.content), (c) => c.charCodeAt(0))
+      : msg.content;
+    const blob = new Blob([body], { type: msg.mime || "text/plain" });
     save(blob, `${model.get("stem")}_${today()}.${msg.ext}`);
   };
   model.on("msg:custom", answer);

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from evidence.app.html import escape
 from evidence.app.state import ViewState
 from evidence.app.views import BaseView, Context
-from evidence.app.widgets import FigurePane, classed, slug
+from evidence.app.widgets import DownloadItem, FigurePane, classed, slug
 from evidence.appraisal import rob as rob_module
 from evidence.compare import (
     CONFIDENCE_FILTERS,
@@ -40,6 +40,11 @@ class CompareView(BaseView):
         self.context = context
         self.analysis = context.analysis
         self.panes = {"forest": FigurePane("forest", "forest-plot")}
+        self.panes["forest"].downloads.append(
+            DownloadItem(
+                "r", "Reproduce in R (zip: script, data, expected results)", "file", self._r_zip
+            )
+        )
         self.forest_box = classed(self.panes["forest"].box, "ev-forest")
         self.summary = classed(W.HTML(), "ev-summary")
         self.heterogeneity = classed(W.HTML(), "ev-heterogeneity")
@@ -69,6 +74,18 @@ class CompareView(BaseView):
         if self.box.children != (self.bayes.box,):
             self.box.children = (self.bayes.box,)
         self.bayes.show(state)
+
+    def _r_zip(self) -> tuple[bytes, str, str]:
+        """The view on screen as an R (metafor) script with its data and the expected results
+        (evidence.export.rscript): the same effects, filters included."""
+        from evidence.export.rscript import zip_bytes
+
+        assert self.pooled is not None and self.built_for is not None  # drawn before offered
+        question, method, test, _rob = self.built_for
+        blob = zip_bytes(
+            question, method, test, data=self.analysis.data, effects_frame=self.pooled.effects
+        )
+        return blob, "zip", "application/zip"
 
     @property
     def forest(self) -> go.FigureWidget | None:
