@@ -438,7 +438,8 @@ def test_every_plot_has_a_download_menu_named_after_what_it_shows(app):
     panes = [*app.compare.panes.values(), *app.robustness.panes.values()]
     for pane in panes:
         assert pane.menu is not None and pane.box.children == (pane.menu, pane.widget)
-        assert [i["key"] for i in pane.menu.items] == ["svg", "png", "csv"]
+        r_item = ["r"] if pane is app.compare.panes["forest"] else []  # Reproduce in R (zip)
+        assert [i["key"] for i in pane.menu.items] == ["svg", "png", "csv", *r_item]
         assert pane.widget._config["showSendToCloud"] is False  # nothing leaves the machine
     assert app.compare.panes["forest"].menu.stem == "forest_albumin_vs-control"
     assert app.robustness.panes["funnel"].menu.stem == "funnel-plot_albumin_all-included-studies"
@@ -462,6 +463,19 @@ def test_forest_csv_is_what_the_plot_shows(app):
     assert set(pooled["group"]) >= set(app.state.groups)
     for crafted in ("../../etc/passwd", "svg", 3, None):  # not a file the kernel makes
         assert menu.file(crafted) is None
+
+
+def test_forest_r_zip_is_the_view_on_screen(app):
+    import base64
+    import io
+    import zipfile
+
+    app.apply_url("outcome=meld&effect=control&estimator=DL&test=knha")
+    answer = app.compare.panes["forest"].menu.file("r")
+    assert answer["ext"] == "zip" and answer["encoding"] == "base64"
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(answer["content"]))) as archive:
+        script = archive.read("meld_control/meld_control.R").decode("utf-8")
+    assert 'method <- "DL"' in script and 'test <- "knha"' in script
 
 
 def test_multi_valued_descriptors_read_as_lists() -> None:
