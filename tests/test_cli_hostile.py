@@ -109,3 +109,17 @@ def test_diff_unreadable_old_file_names_the_revision(repo, capsys):
     err = capsys.readouterr().err
     assert "HEAD:references.bib:" in err and "not valid UTF-8" in err
     assert "evidence-diff-" not in err  # no temporary path
+
+
+def test_citekeys_bibtex_would_reject_or_confuse(tmp_path):
+    from evidence.registry import read_registry
+
+    bib = tmp_path / "r.bib"
+    bib.write_text(
+        "@article{a b,\n title = {x},\n}\n@article{Key1,\n title = {z},\n}\n"
+        "@article{key1,\n title = {w},\n}\n",
+        encoding="utf-8",
+    )
+    found = [str(p) for p in read_registry(bib).problems]
+    assert "r.bib:1: error: a b citekey 'a b' has characters BibTeX rejects" in found[0]
+    assert any("r.bib:7: error: key1 citekey 'key1' differs from 'Key1'" in f for f in found)

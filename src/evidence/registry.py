@@ -176,6 +176,7 @@ def parse_registry(text: str, path: Path, display: str) -> Registry:
             )
         elif isinstance(block, model.Entry):
             entry, entry_problems = _entry(block, macros, display)
+            problems.extend(_key_problems(entry, entries, display))
             entries.append(entry)
             problems.extend(entry_problems)
         elif isinstance(block, model.ImplicitComment) and _looks_like_lost_bibtex(block.comment):
@@ -191,6 +192,43 @@ def parse_registry(text: str, path: Path, display: str) -> Registry:
                 )
             )
     return Registry(path, text, tuple(entries), tuple(problems), pieces)
+
+
+# What BibTeX accepts in a citekey without trouble: no space, comma, brace, quote, '#', '%',
+# '=' or backslash (BibTeX stops the key at a space or comma; LaTeX chokes on the others).
+_CITEKEY = re.compile(r"[^\s,{}()\"'#%=\\~]+")
+
+
+def _key_problems(entry: BibEntry, earlier: list[BibEntry], display: str) -> list[Problem]:
+    """A citekey BibTeX would reject, or one that differs from an earlier key only by case
+    (BibTeX warns and treats them as one: the second study's citations go to the first)."""
+    problems = []
+    if not _CITEKEY.fullmatch(entry.key):
+        problems.append(
+            Problem(
+                display,
+                entry.line,
+                entry.key,
+                None,
+                f"citekey {entry.key!r} has characters BibTeX rejects",
+                "letters, digits and - _ : . / + only, e.g. smith2020_trial",
+            )
+        )
+    same = next(
+        (e for e in earlier if e.key != entry.key and e.key.lower() == entry.key.lower()), None
+    )
+    if same is not None:
+        problems.append(
+            Problem(
+                display,
+                entry.line,
+                entry.key,
+                None,
+                f"citekey {entry.key!r} differs from {same.key!r} (line {same.line}) only by case",
+                "citekeys that differ in more than case (BibTeX takes them for one)",
+            )
+        )
+    return problems
 
 
 def _pieces(text: str, library: bibtexparser.Library) -> tuple[Piece, ...]:
