@@ -1,0 +1,141 @@
+"""The pooled result in plain-language sentences."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from evidence.analysis.pooling import Pooled
+from evidence.analysis.question import (
+    OUTCOME_LABELS,
+)
+from evidence.analysis.scales import MEASURE_LABELS, to_display
+from evidence.meta import SubgroupResult
+
+
+def _fmt(x: float) -> str:
+    return "NA" if not math.isfinite(x) else f"{x:.2f}".replace("-", "\u2212")
+
+
+def summary(pooled: Pooled) -> list[str]:
+    """Plain-language sentences: what each group rests on and what the comparison can show."""
+    q = pooled.question
+    frame = pooled.effects
+    what = OUTCOME_LABELS[q.outcome]
+    measure = q.measure
+    lines = []
+    for group in q.groups:
+        rows = frame[frame["group"] == group]
+        used = rows[rows["included"]]
+        n_studies = rows["citekey"].nunique()
+        patients = int(used["n"].fillna(0).sum() + used["n_control"].fillna(0).sum())
+        result = pooled.groups.get(group)
+        if result is None:
+            reasons = sorted(set(rows["reason"]))
+            why = "; ".join(reasons[:3]) + ("; and other reasons" if len(reasons) > 3 else "")
+            lines.append(
+                f"{group}: no usable {what} numbers. "
+                + _describe(rows)
+                + (f" Why: {why.rstrip('.')}." if why else "")
+            )
+            continue
+        est, lb, ub = (
+            float(to_display(measure, v)) for v in (result.estimate, result.ci_lb, result.ci_ub)
+        )
+        k = result.k
+        lines.append(
+            f"{group}: {k} {'study arm' if k == 1 else 'study arms'} from "
+            f"{used['citekey'].nunique()} of {n_studies} studies, {patients} patients; "
+            f"pooled {MEASURE_LABELS[measure]} {_fmt(est)} (95% CI {_fmt(lb)} to {_fmt(ub)})"
+            + (f", I\u00b2 {result.i2:.0f}%" if k > 1 else "")
+            + "."
+        )
+    if pooled.overall is not None:
+        r = pooled.overall
+        est, lb, ub = (float(to_display(measure, v)) for v in (r.estimate, r.ci_lb, r.ci_ub))
+        lines.append(
+            f"{pooled.overall_label}: {_fmt(est)} (95% CI {_fmt(lb)} to {_fmt(ub)}), "
+            f"{r.k} study arms."
+        )
+    test_line = subgroup_sentence(pooled)
+    if test_line:
+        lines.append(test_line)
+    lines.extend(pooled.notes)
+    lines.append(_caveat(pooled))
+    return lines
+
+
+def subgroup_sentence(pooled: Pooled) -> str:
+    """The test for subgroup differences in words: what it may show first, its numbers after.
+    An unreliable test is reported with its reason and never as a difference."""
+    sub = pooled.subgroups
+    if sub is None:
+        return ""
+    if not math.isfinite(sub.q_between):
+        return f"Whether the cell groups differ cannot be tested here: {sub.reason}."
+    numbers = _test_numbers(sub)
+    if not sub.reliable:
+        return (
+            f"Whether the cell groups differ cannot be judged from these data: {sub.reason}. "
+            f"The test ({numbers}) is shown for completeness only and is not evidence of a "
+            "difference or of its absence."
+        )
+    verdict = (
+        "the groups' pooled results differ by more than chance would explain"
+        if sub.q_between_pval < 0.05
+        else "no difference between the groups is shown (which is not evidence that they are alike)"
+    )
+    return (
+        f"Across studies (an indirect comparison), {verdict}: test for subgroup differences "
+        f"{numbers}."
+    )
+
+
+def _test_numbers(sub: SubgroupResult) -> str:
+    if math.isfinite(sub.q_between_df2):
+        stat = f"F({sub.q_between_df:g}, {sub.q_between_df2:g}) = {sub.q_between:.2f}"
+    else:
+        stat = f"Q = {sub.q_between:.2f}, df = {sub.q_between_df:g}"
+    p = sub.q_between_pval
+    return f"{stat}, p {'< 0.001' if p < 0.001 else f'= {p:.3g}'}"
+
+
+def _describe(rows: pd.DataFrame) -> str:
+    """'The group has 1 study (single-arm, 5 patients; descriptors seed-only).'"""
+    studies = rows.drop_duplicates("citekey")
+    if studies.empty:
+        return "The dataset has no study of this group."
+    designs = ", ".join(f"{n} {d}" for d, n in studies["design"].value_counts().items())
+    patients = rows["n"].sum()
+    seed = int((studies["study_confidence"] == "seed-only").sum())
+    k = len(studies)
+    return (
+        f"The dataset has {k} {'study' if k == 1 else 'studies'} of this group ({designs}; "
+        f"{int(patients)} patients in its arms"
+        + (f"; {seed} known only from the source article" if seed else "")
+        + ")."
+    )
+
+
+def _caveat(pooled: Pooled) -> str:
+    q = pooled.question
+    frame = pooled.effects
+    parts = []
+    if q.effect == "change":
+        parts.append(
+            "Changes from baseline within arms have no control: they mix the treatment with "
+            "natural course, regression to the mean and co-treatment."
+        )
+    parts.append(
+        "Groups come from different studies (different patients, designs, doses and timing), "
+        "so a difference between groups is an indirect, across-study comparison, not evidence "
+        "that one cell type works better than another."
+    )
+    combo = frame[frame["group"] == "MSC+HSC"]
+    if "MSC+HSC" in q.groups and not combo["included"].any():
+        parts.append(
+            "No study in the dataset gives usable outcome numbers for the MSC+HSC combination, so "
+            "the claim that the combination beats either cell type alone cannot be tested here."
+        )
+    return " ".join(parts)
