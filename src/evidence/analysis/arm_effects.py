@@ -189,6 +189,11 @@ def effects(data: Dataset, question: Question) -> pd.DataFrame:
         chosen.append(first)
 
     rows.extend(_compute(_split_shared(chosen), question))
+    return _frame(rows)
+
+
+def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """The rows as the effects frame: its columns, dtypes and order (group, year, label, arm)."""
     frame = pd.DataFrame.from_records(rows, columns=list(EFFECT_COLUMNS))
     for column in (
         "yi",
