@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy import special
 
@@ -342,6 +342,9 @@ def test_flat_prior_limit_approaches_reml_for_large_k(seed, tau) -> None:
     v = rng.uniform(0.01, 0.3, k)
     y = rng.normal(0.2, np.sqrt(tau**2 + v))
     freq = rma(y, v, method="REML")
+    # The large-k limit holds away from the boundary tau = 0 (there the posterior median of tau
+    # is pushed up by the boundary and the delta-method SE of tau is undefined).
+    assume(freq.tau2 > 2 * freq.se_tau2)
     bayes = bayesmeta(y, v, tau_prior="halfnormal", tau_scale=10.0)
     # With k = 400 the likelihood dominates a vague prior: posterior median within a tenth of
     # a standard error of REML, and the credible interval as wide as the Wald CI within 5%.

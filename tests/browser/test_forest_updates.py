@@ -25,7 +25,15 @@ from .test_dashboard import open_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
-SEEDS = (11, 12, 13, 14)
+# Seed 11 finds a real fault still open (issue 14): after step 30 of its sequence the forest
+# plot stops redrawing while the address keeps changing. Kept visible as an expected failure
+# until it is fixed; the other seeds must pass.
+SEEDS = (
+    pytest.param(11, marks=pytest.mark.xfail(reason="open: plot stops redrawing (issue 14)")),
+    12,
+    13,
+    14,
+)
 STEPS = 50  # per seed: 200 in all
 SELECTS = ("outcome", "effect", "window", "estimator", "design", "confidence", "population", "rob")
 GROUPS = ("msc-hsc", "msc", "hsc", "bm-mnc")
