@@ -210,7 +210,12 @@ def test_bayesian_choice_and_prior_scale_in_the_browser(page: Page, server: Serv
     wait_title(page, "MELD score")
     page.select_option(".ev-estimator select", label="Bayesian (half-normal prior on tau)")
     page.wait_for_function(JS_BAYES_TITLE, arg="median of the", timeout=NAV_TIMEOUT)
-    assert "P(benefit" in page.inner_text(".ev-bayes-summary")
+    # the Bayesian summary is its own widget message: wait for it rather than read it at once
+    page.wait_for_function(
+        "() => (document.querySelector('.ev-bayes-summary') || {innerText: ''})"
+        ".innerText.includes('P(benefit')",
+        timeout=NAV_TIMEOUT,
+    )
     box = page.locator(".ev-prior input")
     box.fill("20")
     box.press("Enter")
