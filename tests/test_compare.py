@@ -32,7 +32,8 @@ def test_change_from_levels_is_metafor_mc(small):
     assert msc["vi"] == pytest.approx((4.0**2 + 5.6**2 - 2 * 0.5 * 4.0 * 5.6) / 18)
     assert msc["included"] and msc["basis"] == "baseline and follow-up levels"
     assert "r = 0.5" in msc["derived"]
-    assert msc["sources"] == "data/outcomes.csv:2,3,4,5"
+    assert msc["source_lines"] == (2, 3, 4, 5)
+    assert msc["source_file"] == "data/outcomes.csv"
     # The control arm has no baseline: it is listed, with the reason, not dropped.
     control = row(e, "control")
     assert not control["included"] and "no baseline" in control["reason"]

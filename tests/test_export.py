@@ -180,8 +180,12 @@ def test_data_file_traces_every_number_to_its_row():
             assert (row.n_reported == "TRUE") == bool(original["n"])
         effects = evidence.compare.effects(data, question)
         used = a.numbers[a.numbers["used"] == "TRUE"]
-        for i, sources in enumerate(effects.loc[effects["included"], "sources"], start=1):
-            lines = {f"data/outcomes.csv:{x}" for x in sources.rsplit(":", 1)[1].split(",")}
+        included = effects[effects["included"]]
+        for i, (file, rows) in enumerate(
+            zip(included["source_file"], included["source_lines"], strict=True), start=1
+        ):
+            assert isinstance(rows, tuple) and rows and all(isinstance(x, int) for x in rows)
+            lines = {f"{file}:{x}" for x in rows}
             assert set(used.loc[used["effect"] == i, "source"]) == lines
     control = rscript.analysis(data, Question(outcome="meld", effect="control"))
     assert set(control.numbers["role"]) == {"treated", "control"}

@@ -71,7 +71,8 @@ def synthetic_pooled(k: int, groups=GROUPS[1:], seed: int = 3, measure_q=None):
                 "derived": "",
                 "included": True,
                 "reason": "",
-                "sources": f"data/outcomes.csv:{i + 2}",
+                "source_file": "data/outcomes.csv",
+                "source_lines": (i + 2,),
             }
         )
     rows.append(

@@ -33,6 +33,7 @@ from evidence.compare import (
 from evidence.dataset import Dataset
 from evidence.escaping import html_text, spreadsheet_text, with_csp
 from evidence.schema import split_list
+from evidence.text import with_source_text
 from evidence.vocab import DEFAULT_CONFIDENCE, DEFAULT_GROUPS, MAIN_OUTCOMES
 
 Progress = Callable[[str], None]
@@ -257,7 +258,7 @@ def _outcome_section(
     for sentence in summary(pooled):
         page.para(sentence, "summary")
     page.figure(forest_plot(pooled), f"forest-{name}")
-    tables[f"effects_{name}"] = frame
+    tables[f"effects_{name}"] = with_source_text(frame)
     tables[f"pooled_{name}"] = _pooled_table(pooled)
     _bayes_subsection(page, data, q, frame, name, tables)
     excluded = frame[~frame["included"]]

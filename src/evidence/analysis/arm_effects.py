@@ -38,11 +38,15 @@ from evidence.analysis.question import (
     WINDOWS,
     Question,
 )
+from evidence.data.fields import OUTCOMES_TABLE
 from evidence.dataset import Dataset
 from evidence.effects import escalc
 from evidence.vocab import (
     PLANNED,
 )
+
+#: The file every effect's ``source_lines`` are rows of (lines as the data layer counts them).
+SOURCE_FILE = OUTCOMES_TABLE.path
 
 EFFECT_COLUMNS = (
     "citekey",
@@ -71,7 +75,8 @@ EFFECT_COLUMNS = (
     "derived",
     "included",
     "reason",
-    "sources",
+    "source_file",
+    "source_lines",
     "sd1i",
     "sd2i",
 )
@@ -109,6 +114,8 @@ def effects(data: Dataset, question: Question) -> pd.DataFrame:
     ``visit`` is the timepoint as shown (an unstated end of follow-up is placed at the study's
     ``follow_up`` when the registry gives one). A control arm shared by several comparisons in
     the analysis has its n (and events) split between them (``derived`` says so).
+    ``source_lines`` are the rows of ``source_file`` (data/outcomes.csv) the effect's numbers
+    were read from, a tuple of line numbers (text only at the edge: :mod:`evidence.text`).
     """
     outcomes = data.outcomes[data.outcomes["outcome"] == question.outcome]
     clinical = data.clinical_studies.set_index("citekey")
@@ -287,7 +294,8 @@ def _base_row(key: str, study: pd.Series, group: str, arm: str, arm_n: object) -
         "derived": "",
         "included": False,
         "reason": "",
-        "sources": "",
+        "source_file": SOURCE_FILE,
+        "source_lines": (),
         "sd1i": math.nan,
         "sd2i": math.nan,
     }
@@ -366,7 +374,7 @@ def _compute(
             derived.append(f"pre-post correlation r = {question.ri:g} assumed")
         if "corrected" in es and bool(es["corrected"].iat[i]):
             derived.append("0.5 added to each cell (zero events)")
-        lines = sorted({line for x in numbers for line in x.lines})
+        lines = tuple(sorted({int(line) for x in numbers for line in x.lines}))
         assumed = any(x.n_assumed for x in numbers)
         if assumed:
             derived.append("n at this visit not reported: the arm's size stands in")
@@ -397,7 +405,7 @@ def _compute(
                 "derived": "; ".join(dict.fromkeys(derived)),
                 "included": not reason and math.isfinite(yi) and math.isfinite(vi),
                 "reason": reason,
-                "sources": "data/outcomes.csv:" + ",".join(map(str, lines)),
+                "source_lines": lines,
             }
         )
     return rows

@@ -7,7 +7,6 @@ compare layer, the robustness checks and the appraisal returned.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -105,9 +104,8 @@ class Analysis:
     def _with_locators(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Add where each effect's numbers were read ("Table 2; abstract") for hover text."""
         found = []
-        for sources in frame["sources"]:
-            lines = re.findall(r"\d+", str(sources).partition(":")[2])
-            locs = dict.fromkeys(self._locator.get(int(x), "") for x in lines)
+        for lines in frame["source_lines"]:
+            locs = dict.fromkeys(self._locator.get(x, "") for x in lines)
             found.append("; ".join(loc for loc in locs if loc))
         return frame.assign(locators=found)
 

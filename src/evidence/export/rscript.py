@@ -173,7 +173,7 @@ def analysis(
 def _numbers(data: Dataset, question: Question, included: pd.DataFrame) -> pd.DataFrame:
     """Every number of the cells each included study arm rests on, one per row.
 
-    A cell is what one arm reports for one quantity at one timepoint; the effect's ``sources``
+    A cell is what one arm reports for one quantity at one timepoint; the effect's ``source_lines``
     name the numbers it uses (``used``), and the cell's other numbers come along because the
     product reads the cell's n from all of them.
     """
@@ -186,7 +186,7 @@ def _numbers(data: Dataset, question: Question, included: pd.DataFrame) -> pd.Da
     cell_of = ["citekey", "arm", "quantity", "timepoint"]
     records = []
     for effect, row in enumerate(included.itertuples(index=False), start=1):
-        used = {int(x) for x in str(row.sources).rsplit(":", 1)[-1].split(",") if x.strip()}
+        used = set(row.source_lines)
         cells = {tuple(by_line.loc[line, cell_of]) for line in used}
         rows = outcomes[[tuple(r) in cells for r in outcomes[cell_of].itertuples(index=False)]]
         for o in rows.itertuples(index=False):

@@ -70,6 +70,7 @@ from evidence.figures.style import (
     fmt_n,
     trace,
 )
+from evidence.text import source_text
 
 #: Names of the traces, in order (tests and the app rely on the order).
 TRACES = ("ci", "studies", "empty", "numbers", "rob")
@@ -159,7 +160,7 @@ def _hover_study(
     if isinstance(r.comparator, str):
         control = f" vs {esc(r.comparator)} ({fmt_n(r.n_control)})"
     locators = getattr(r, "locators", None)
-    source = esc(r.sources)
+    source = esc(source_text(r.source_file, r.source_lines))
     if isinstance(locators, str) and locators:
         source = f"{esc(locators)} ({source})"
     derived = f"<br>derived: {esc(r.derived)}" if isinstance(r.derived, str) and r.derived else ""

@@ -29,6 +29,7 @@ from evidence.compare import (
 )
 from evidence.figures.forest import forest_plot
 from evidence.figures.style import fmt, fmt_p
+from evidence.text import source_text
 
 MAX_TABLE_ROWS = 300  # rows of an HTML table; the rest is counted, not drawn
 
@@ -258,7 +259,9 @@ def forest_table(pooled: Pooled) -> pd.DataFrame:
             "confidence": e["confidence"],
             "in_plot": e["included"],
             "reason": e["reason"],
-            "sources": e["sources"],
+            "sources": [
+                source_text(f, x) for f, x in zip(e["source_file"], e["source_lines"], strict=True)
+            ],
             "read_in": e.get("locators", ""),
         }
     )

@@ -273,10 +273,7 @@ def _patients(used: pd.DataFrame) -> int:
 
 
 def _events(used: pd.DataFrame, dataset: Dataset) -> float:
-    lines: set[int] = set()
-    for sources in used["sources"]:
-        if isinstance(sources, str) and ":" in sources:
-            lines |= {int(x) for x in sources.split(":", 1)[1].split(",") if x}
+    lines = {x for rows in used["source_lines"] for x in rows}
     rows = dataset.outcomes[dataset.outcomes["source_line"].isin(lines)]
     return float(rows.loc[rows["statistic"] == "events", "value"].sum())
 

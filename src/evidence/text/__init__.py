@@ -1,0 +1,8 @@
+"""Text at the edge: data the earlier stages keep as data (an effect's source lines) written
+for people, in one place."""
+
+from __future__ import annotations
+
+from evidence.text.sources import source_text, with_source_text
+
+__all__ = ["source_text", "with_source_text"]
