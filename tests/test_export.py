@@ -216,6 +216,24 @@ def test_estimators_without_metafor_equivalent_are_refused():
         rscript.analysis(data, Question(), method="bayes")
 
 
+def test_every_estimator_and_test_of_the_engine_is_exported_and_described():
+    """The export's estimators and tests are the engine's (evidence.meta), not a copy, and
+    every one has the words its script's header uses."""
+    from evidence.export import rcode
+    from evidence.meta import METHODS
+    from evidence.meta.inference import TESTS
+
+    assert rscript.METAFOR_METHODS == METHODS and rscript.METAFOR_TESTS == TESTS
+    assert set(rcode.METHOD_WORDS) == set(METHODS)
+    assert set(rcode.TEST_WORDS) == set(TESTS)
+    data = evidence.load(EXPORT_FIXTURE)
+    question = Question(outcome="meld", confidence="seed-only")
+    for method in METHODS:
+        assert rscript.unsupported(method, "knha") is None
+        script = rscript.analysis(data, question, method=method, test="knha").script()
+        assert f'method <- "{method}"' in script and rcode.METHOD_WORDS[method] in script
+
+
 def test_export_r_refuses_a_folder_of_other_files(tmp_path, capsys):
     out = tmp_path / "mine"
     out.mkdir()

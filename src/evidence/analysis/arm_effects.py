@@ -41,9 +41,6 @@ from evidence.analysis.question import (
 from evidence.data.fields import OUTCOMES_TABLE
 from evidence.dataset import Dataset
 from evidence.effects import escalc
-from evidence.vocab import (
-    PLANNED,
-)
 
 #: The file every effect's ``source_lines`` are rows of (lines as the data layer counts them).
 SOURCE_FILE = OUTCOMES_TABLE.path
@@ -121,10 +118,7 @@ def effects(data: Dataset, question: Question) -> pd.DataFrame:
     clinical = data.clinical_studies.set_index("citekey")
     # A planned arm size is not a count of patients: it never becomes an n or a variance.
     arms = data.clinical_arms
-    planned = arms["n_basis"] == PLANNED
-    cells = group_cells(
-        outcomes, set(zip(arms["citekey"][planned], arms["arm"][planned], strict=True))
-    )
+    cells = group_cells(outcomes, data.planned_arms)
     follow = clinical["follow_up_months"]
     tp_months = dict(zip(outcomes["timepoint"], outcomes["timepoint_months"], strict=True))
     months: dict[tuple[str, str], float] = {}

@@ -6,7 +6,7 @@ comparator.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -63,7 +63,7 @@ class Cell:
 Cells = dict[tuple[str, str, str, str], Cell]
 
 
-def group_cells(outcomes: pd.DataFrame, planned: set[tuple[str, str]]) -> Cells:
+def group_cells(outcomes: pd.DataFrame, planned: Set[tuple[str, str]]) -> Cells:
     """Group the rows by arm, quantity and timepoint. ``planned`` arms' sizes never become an
     n: only a number's own reported n counts there."""
     cells: Cells = {}

@@ -57,6 +57,13 @@ class Dataset:
         return arms
 
     @property
+    def planned_arms(self) -> frozenset[tuple[str, str]]:
+        """``(citekey, arm)`` of the arms whose size is only ``planned``: a target, never a count
+        of patients, so it never stands in for an n (nor becomes a variance)."""
+        planned = self.arms[self.arms["n_basis"] == PLANNED]
+        return frozenset(zip(planned["citekey"], planned["arm"], strict=True))
+
+    @property
     def treated_arms(self) -> pd.DataFrame:
         """Clinical arms that received cells (a cell group, not G-CSF alone or control), with
         their real n as in :attr:`clinical_arms`."""
