@@ -205,6 +205,11 @@ def test_forest_scales_from_one_study_to_hundreds(k):
     # one point per study: a square, or above the labelling limit the hover point of a study
     # whose whisker and dash are subpaths of one shape each
     assert len(studies.x) == k
+    # each point names its study arm, so that a click can open its record (issue 14)
+    frame = pooled.effects[pooled.effects["included"]]
+    assert sorted(map(tuple, studies.customdata)) == sorted(
+        zip(frame["citekey"], frame["arm"], strict=True)
+    )
     rows = fig.layout.meta["rows"]
     assert fig.layout.height >= 200 + 14 * rows  # sized to its rows
     labelled = k <= forest_module.MAX_LABELLED_ROWS

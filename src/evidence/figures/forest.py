@@ -267,6 +267,7 @@ def forest_plot(
     ci_x: list[float | None] = []
     ci_y: list[float | None] = []
     st_x, st_y, st_size, st_colour, st_symbol, st_hover = [], [], [], [], [], []
+    st_keys: list[list[str]] = []  # [citekey, arm] per study point: what a click names
     pool_x, pool_y, pool_hover = [], [], []
     pis: list[tuple[float, float, int]] = []
     empty_y, empty_text, empty_hover = [], [], []
@@ -301,6 +302,7 @@ def forest_plot(
             ci_x += [lo, hi, None]
             ci_y += [y, y, None]
             st_y.append(y)
+            st_keys.append([str(r.citekey), str(r.arm)])
             st_size.append(6.0 if compact else 9 + 22 * math.sqrt(max(w, 0.0) / 100.0))
             st_colour.append(colour)
             st_symbol.append(CONFIDENCE_SYMBOLS.get(r.confidence, "square"))
@@ -646,7 +648,7 @@ def forest_plot(
             line={"color": "#333333", "width": 1.6},
             hoverinfo="skip",
         ),
-        _studies_trace(st_x, st_y, st_size, st_colour, st_symbol, st_hover, compact),
+        _studies_trace(st_x, st_y, st_size, st_colour, st_symbol, st_hover, st_keys, compact),
         trace(
             "scatter",
             name="empty",
@@ -704,10 +706,12 @@ def _studies_trace(
     colours: list[str],
     symbols: list[str],
     hovers: list[str],
+    keys: list[list[str]],
     compact: bool,
 ) -> dict[str, Any]:
     """The study squares (markers sized by weight); in a compact plot an invisible line through
-    the estimates that only carries the hover text (one SVG element; see _compact_shapes)."""
+    the estimates that only carries the hover text (one SVG element; see _compact_shapes).
+    ``customdata`` is each point's [citekey, arm], so a click can name its study arm."""
     if compact:
         return trace(
             "scatter",
@@ -716,6 +720,7 @@ def _studies_trace(
             y=ys,
             mode="lines",
             line={"color": "rgba(0,0,0,0)", "width": 1},
+            customdata=keys,
             hovertext=hovers,
             hoverinfo="text",
         )
@@ -732,6 +737,7 @@ def _studies_trace(
             "opacity": 1.0,
             "line": {"color": colours, "width": 2},
         },
+        customdata=keys,
         hovertext=hovers,
         hoverinfo="text",
     )
