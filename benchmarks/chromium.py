@@ -52,3 +52,58 @@ JS_CHANGE = """async ([selector, label, expect, plot, prefix, limitMs]) => {
   await new Promise((resolve) => requestAnimationFrame(() => resolve()));
   return performance.now() - t0;
 }"""
+
+#: ``page.evaluate(JS_CONTROL, [control, kind, value, plot, limit_ms])``: change one control
+#: the way a person does and return the milliseconds from the change until the plot's DOM
+#: changed (a MutationObserver on the plot) and the next frame was painted; ``null`` when the
+#: plot did not change within ``limit_ms``. ``kind``: "select" (``value`` is the option's text),
+#: "checkbox" (a click), "slider" (``value`` is "ArrowRight" or "ArrowLeft" on the handle: one
+#: step, reported on release like a drag). Both ends are also in-page performance marks
+#: (``ev-change:<control>``, measure ``ev-latency:<control>``) for a trace.
+JS_CONTROL = """async ([selector, kind, value, plot, limitMs]) => {
+  const gd = document.querySelector(plot + ' .js-plotly-plot');
+  if (!gd) throw new Error('no plot ' + plot);
+  const norm = (s) => s.replace(/\\u00a0/g, ' ').trim();
+  let act;
+  if (kind === 'select') {
+    const select = document.querySelector(selector + ' select');
+    const index = [...select.options].findIndex((o) => norm(o.text) === value);
+    if (index < 0) throw new Error('no option ' + value + ' in ' + selector);
+    if (select.selectedIndex === index) return -1;
+    act = () => {
+      select.selectedIndex = index;
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+    };
+  } else if (kind === 'checkbox') {
+    const box = document.querySelector(selector + ' input[type=checkbox]');
+    act = () => box.click();
+  } else if (kind === 'slider') {
+    const handle = document.querySelector(selector + ' .noUi-handle');
+    act = () => {
+      handle.dispatchEvent(new KeyboardEvent('keydown', { key: value, bubbles: true }));
+      handle.dispatchEvent(new KeyboardEvent('keyup', { key: value, bubbles: true }));
+    };
+  } else throw new Error('kind ' + kind);
+  let changed = false;
+  const observer = new MutationObserver(() => { changed = true; });
+  observer.observe(gd, { subtree: true, childList: true, attributes: true, characterData: true });
+  const name = 'ev-change:' + selector;
+  performance.mark(name);
+  const t0 = performance.now();
+  act();
+  const ok = await new Promise((resolve) => {
+    const limit = t0 + limitMs;
+    const check = () => {
+      if (changed) resolve(true);
+      else if (performance.now() > limit) resolve(false);
+      else requestAnimationFrame(check);
+    };
+    check();
+  });
+  observer.disconnect();
+  if (!ok) return null;
+  await new Promise((resolve) => requestAnimationFrame(() => resolve()));
+  const ms = performance.now() - t0;
+  performance.measure('ev-latency:' + selector, name);
+  return ms;
+}"""
