@@ -4,15 +4,22 @@ here (and names what to re-check) rather than in a viewer's browser."""
 
 from __future__ import annotations
 
+import json
+import random
 import re
 
+import ipywidgets as W
 import plotly
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
+import evidence
 from evidence.app import widgets
+from evidence.app.controls import Controls
+from evidence.bayesian import BAYES
 
-from .conftest import ROOT
+from .conftest import FIXTURES, ROOT
 
 
 def _pinned(name: str) -> str:
@@ -86,3 +93,127 @@ def test_slug():
 @pytest.mark.parametrize("name", ["app.css", "appraisal.css", "url_sync.js", "bundle_loader.js"])
 def test_assets_are_package_files(name):
     assert len(widgets.asset(name)) > 50
+
+
+def test_show_only_hides_the_others_and_never_takes_a_child_out():
+    a, b, c = W.HTML("a"), W.HTML("b"), W.HTML("c")
+    box = W.VBox([a, b])
+    widgets.show_only(box, (c,))
+    assert box.children == (a, b, c)  # appended; a and b keep their browser views
+    assert [w.layout.display for w in box.children] == ["none", "none", None]
+    widgets.show_only(box, (a, b))
+    assert box.children == (a, b, c)
+    assert [w.layout.display for w in box.children] == [None, None, "none"]
+
+
+# --- issue 14: in-place updates equal a fresh render -------------------------------------------
+
+SELECTS = ("outcome", "effect", "window", "estimator", "design", "confidence", "population", "rob")
+
+
+def _edges(root: W.Widget) -> dict[int, tuple[set[tuple[int, int]], bool]]:
+    """Every plot under ``root`` by id: the (parent, child) links from ``root`` down to it (by
+    widget id) and whether it is in view (no box on the way hidden)."""
+    out = {}
+
+    def walk(w: W.Widget, path: tuple[tuple[int, int], ...], shown: bool) -> None:
+        shown = shown and getattr(getattr(w, "layout", None), "display", None) != "none"
+        if isinstance(w, go.FigureWidget):
+            out[id(w)] = (set(path), shown)
+        for child in getattr(w, "children", ()):
+            walk(child, (*path, (id(w), id(child))), shown)
+
+    walk(root, (), True)
+    return out
+
+
+def _plain(fig: go.Figure) -> dict:
+    """A figure as plotly.js receives it, without what a fresh widget and an updated one may
+    carry differently and plotly.js draws the same: the template (sent once), trace uids,
+    properties set to null or to an empty list (absent)."""
+
+    def drop_none(x: object) -> object:
+        if isinstance(x, dict):
+            return {k: drop_none(v) for k, v in x.items() if v is not None and v != []}
+        if isinstance(x, list):
+            return [drop_none(v) for v in x]
+        return x
+
+    d = json.loads(pio.to_json(fig, validate=False))
+    d["layout"].pop("template", None)
+    for trace in d["data"]:
+        trace.pop("uid", None)
+    return drop_none(d)  # type: ignore[return-value]
+
+
+#: Issue 14's sequence first (the forest plot must redraw after a round trip through the
+#: Bayesian model), with Bayesian plots that a later state has none of (the fixture has no
+#: prior scale for INR; no fitted tau for albumin versus control).
+SCRIPT = (
+    ("estimator", BAYES),
+    ("outcome", "inr"),
+    ("outcome", "albumin"),
+    ("effect", "control"),
+    ("estimator", "ML"),
+    ("outcome", "inr"),
+    ("estimator", BAYES),
+    ("outcome", "meld"),
+    ("estimator", "REML"),
+)
+
+
+def _change(controls: Controls, rng: random.Random, kind: str, value: object = None) -> None:
+    """One control change as a viewer makes it (random ``value`` when not given)."""
+    if kind == "test":
+        controls.widgets["test"].value = not controls.widgets["test"].value
+    elif kind == "groups":
+        boxes = controls.group_boxes
+        checked = [g for g, b in boxes.items() if b.value]
+        group = rng.choice([g for g in boxes if g not in checked or len(checked) > 1])
+        boxes[group].value = not boxes[group].value
+    else:
+        widget = controls.widgets[kind]
+        if value is None:
+            value = rng.choice([v for _, v in widget.options if v != widget.value])
+        widget.value = value
+
+
+def test_control_changes_keep_every_plot_in_the_page_and_equal_a_fresh_render():
+    """The kernel side of tests/browser/test_forest_updates.py, on the small fixture dataset:
+    after each control change (:data:`SCRIPT`, then random ones, the Bayesian model included)
+    the plots in view are the ones a fresh page draws, with the same content, and no plot was
+    ever taken out of the page (plotly's browser view cannot be put back: widgets.show_only).
+    """
+    from evidence.app import App
+    from evidence.app.state import to_query
+    from evidence.app.views.bayes import BayesPanel
+
+    app = App(evidence.load(FIXTURES / "valid"))
+    fresh_bayes = BayesPanel(app.context)  # builds figures afresh; never shown
+    rng = random.Random(3)
+    seen: dict[int, tuple[go.FigureWidget, set[tuple[int, int]]]] = {}
+    kinds = (*SELECTS, "test", "groups", "groups", "estimator")  # the estimator more often
+    steps = [*SCRIPT, *((rng.choice(kinds), None) for _ in range(50))]
+    for step, (kind, value) in enumerate(steps):
+        _change(app.controls, rng, kind, value)
+        state = app.state
+        where = f"step {step} ({kind}): ?{to_query(state)}"
+        assert app.notices == [], where
+        plots = _edges(app.widget)
+        for key, (fig, links) in seen.items():
+            if fig.comm is not None:  # a plot still open is still where it was
+                assert key in plots and links <= plots[key][0], f"{where}: a plot was moved"
+        for name, pane in app.compare.panes.items():
+            if pane.widget is not None:
+                assert id(pane.widget) in plots, f"{where}: plot {name} taken out of the page"
+                seen[id(pane.widget)] = (pane.widget, plots[id(pane.widget)][0])
+        if state.model == "bayes":
+            want = fresh_bayes.figures(state)
+        else:
+            want = {"forest": app.compare.figure(state)}
+        shown = {  # every plot of the Compare tab, the Bayesian ones included
+            name: _plain(pane.widget)
+            for name, pane in app.compare.panes.items()
+            if pane.widget is not None and plots[id(pane.widget)][1]
+        }
+        assert shown == {name: _plain(fig) for name, fig in want.items()}, where

@@ -236,7 +236,9 @@ class App:
             self.sidebar.layout.display = None if SPECS[state.tab].sidebar else "none"
         except Exception as exc:  # e.g. a model that cannot be fitted: say so, keep the page
             self.notices.append(f"This view cannot be computed: {str(exc)[:300]}")
-        if changed & {"tab", "section"}:
+        # A plot first drawn while hidden (another tab; the forest under a Bayesian link) has
+        # plotly's default width: make it re-measure when it comes into view.
+        if changed & {"tab", "section", "model"}:
             self.url.resize += 1
         problem = self.analysis.rob_problem  # a data problem stays on the page
         self.notice.value = items(self.notices + ([problem] if problem else []))

@@ -168,6 +168,23 @@ def refresh(widget: go.FigureWidget, fig: go.Figure) -> None:
     widget._ev_last = snapshot
 
 
+def show_only(box: W.Box, shown: tuple[W.Widget, ...]) -> None:
+    """Show ``shown`` among ``box``'s children (appending any it lacks) and hide the others.
+
+    Children are hidden (CSS display), never taken out: a plot must keep its one browser view.
+    plotly's view does not unsubscribe from its model when it is removed (``FigureView.remove``
+    in plotly 7.1.0's widgetbundle.js only purges the div), so a plot taken out of the page and
+    put back has two views; on the next update the dead one runs first, throws in
+    ``Plotly.update`` on its purged div, and the live one is never called: the plot stops
+    redrawing for good while everything else changes (issue 14).
+    """
+    missing = tuple(w for w in shown if not any(w is c for c in box.children))
+    if missing:
+        box.children = (*box.children, *missing)  # appended: the views before it stay
+    for child in box.children:
+        child.layout.display = None if any(child is w for w in shown) else "none"
+
+
 def panels(fig: go.Figure) -> tuple[str, ...]:
     """The subplot axes of a figure (its panel structure)."""
     return tuple(sorted(k for k in fig.layout.to_plotly_json() if re.match(r"[xy]axis\d*$", k)))
@@ -285,6 +302,7 @@ class FigurePane:
 
     def draw(self, fig: go.Figure, stem: str | None = None) -> None:
         """Show ``fig``; ``stem`` names its downloads (the browser adds the date)."""
+        self.box.layout.display = None
         self.stem = stem or self.stem
         if self.menu is not None:
             self.menu.stem = self.stem
@@ -298,6 +316,11 @@ class FigurePane:
         self.box.children = (self.menu, self.widget)
         if old is not None:
             old.close()
+
+    def hide(self) -> None:
+        """Nothing to show (a fresh page would have no plot here): hide the box, keeping the
+        plot's view for the next :meth:`draw` (see :func:`show_only`)."""
+        self.box.layout.display = "none"
 
     def sync_model(self) -> None:
         if self.widget is not None:
@@ -322,6 +345,7 @@ __all__ = [
     "figure_widget",
     "panels",
     "refresh",
+    "show_only",
     "slug",
     "sync_model",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 import ipywidgets as W
+import plotly.graph_objects as go
 
 from evidence.app.html import escape
 from evidence.app.state import ViewState
@@ -45,36 +46,55 @@ class BayesPanel:
         self.result: BayesPooled | None = None
         self.built_for: Hashable = None
 
-    def show(self, state: ViewState) -> None:
+    def _fit(self, state: ViewState) -> tuple[BayesPooled | None, TauPrior, TauPrior]:
+        """The fitted model of ``state`` (None when the outcome has no prior scale), the prior
+        used and the outcome's default prior."""
         q = state.question()
-        key = (q, state.rob, state.prior, state.threshold)
-        if key == self.built_for:
-            return
         data = self.analysis.data
         default = self.analysis.cached(("tau_prior", q), lambda: default_tau_prior(data, q))
         prior = default
         if state.prior_scale is not None:
             prior = TauPrior(state.prior_scale, default.source, user_set=True)
-        frame = self.analysis.effects(q, state.rob)
         if prior.scale is None:
-            self.summary.value = f"<p class='ev-notice'>{escape(prior.text)}</p>"
-            self.built_for = key
-            return
+            return None, prior, default
+        frame = self.analysis.effects(q, state.rob)
         bp = self.analysis.cached(
             ("bayes", q, state.rob, prior, state.benefit_threshold),
             lambda: pool_bayes(frame, q, prior, state.benefit_threshold),
         )
-        self.result = bp
-        outcome = OUTCOME_LABELS[q.outcome]
-        self.panes["bayes-forest"].draw(
-            bayes_forest_plot(bp, f"{outcome}: {BAYES_LABEL}"), stem=slug("bayes-forest", outcome)
-        )
+        return bp, prior, default
+
+    def figures(self, state: ViewState) -> dict[str, go.Figure]:
+        """The plots of ``state`` by pane, built afresh (what :meth:`show` draws in place); a
+        pane missing here shows no plot."""
+        bp, _prior, _default = self._fit(state)
+        if bp is None:
+            return {}
+        outcome = OUTCOME_LABELS[bp.question.outcome]
+        out = {"bayes-forest": bayes_forest_plot(bp, f"{outcome}: {BAYES_LABEL}")}
         fitted = {n: g.result for n, g in bp.groups.items() if g is not None}
         if fitted:
-            self.panes["bayes-tau"].draw(
-                tau_prior_posterior_plot(fitted), stem=slug("bayes-tau", outcome)
-            )
-        self.summary.value = self._summary(bp, default)
+            out["bayes-tau"] = tau_prior_posterior_plot(fitted)
+        return out
+
+    def show(self, state: ViewState) -> None:
+        q = state.question()
+        key = (q, state.rob, state.prior, state.threshold)
+        if key == self.built_for:
+            return
+        bp, prior, default = self._fit(state)
+        self.result = bp
+        outcome = OUTCOME_LABELS[q.outcome]
+        figures = self.figures(state)
+        for name, pane in self.panes.items():
+            if name in figures:
+                pane.draw(figures[name], stem=slug(name, outcome))
+            else:  # as on a fresh page: no plot (an earlier state's plot must not stay)
+                pane.hide()
+        if bp is None:
+            self.summary.value = f"<p class='ev-notice'>{escape(prior.text)}</p>"
+        else:
+            self.summary.value = self._summary(bp, default)
         self.built_for = key
 
     @staticmethod

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from evidence.app.html import escape
 from evidence.app.state import ViewState
 from evidence.app.views import BaseView, Context
-from evidence.app.widgets import DownloadItem, FigurePane, classed, slug
+from evidence.app.widgets import DownloadItem, FigurePane, classed, show_only, slug
 from evidence.appraisal import rob as rob_module
 from evidence.compare import (
     CONFIDENCE_FILTERS,
@@ -72,8 +72,7 @@ class CompareView(BaseView):
 
             self.bayes = BayesPanel(self.context)
             self.panes.update(self.bayes.panes)
-        if self.box.children != (self.bayes.box,):
-            self.box.children = (self.bayes.box,)
+        show_only(self.box, (self.bayes.box,))  # hidden, not removed: see show_only
         self.bayes.show(state)
 
     def _r_zip(self) -> tuple[bytes, str, str]:
@@ -118,8 +117,7 @@ class CompareView(BaseView):
         if state.model == "bayes":  # the Bayesian model: its own panel (views/bayes.py)
             self._show_bayes(state)
             return
-        if self.box.children != self._frequentist:
-            self.box.children = self._frequentist
+        show_only(self.box, self._frequentist)
         q = state.question()
         key = (q, state.estimator, state.test, state.rob)
         if key == self.built_for:
