@@ -1,4 +1,5 @@
-"""Shared fixtures: paths to the bundled dataset and to the small valid test dataset."""
+"""Shared fixtures: paths to the bundled dataset and to the small valid test dataset; the fast
+lane's hypothesis profile."""
 
 from __future__ import annotations
 
@@ -6,9 +7,27 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+#: `./dev test --fast` runs pytest with ``--hypothesis-profile=fast``: every property test draws
+#: at most this many examples there (see :func:`examples`); the full `./dev test` draws them all.
+FAST_EXAMPLES = 10
+settings.register_profile("fast", max_examples=FAST_EXAMPLES)
+_fast_lane = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _fast_lane
+    _fast_lane = config.getoption("hypothesis_profile", None) == "fast"
+
+
+def examples(n: int) -> int:
+    """A property test's example count: ``n`` in the full run, at most FAST_EXAMPLES in the
+    fast lane. (An explicit ``max_examples`` overrides a profile, hence this helper.)"""
+    return min(n, FAST_EXAMPLES) if _fast_lane else n
 
 
 @pytest.fixture

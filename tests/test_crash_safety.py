@@ -93,7 +93,8 @@ def leftovers(folder: Path) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("n", [2, 8])
+# Eight at once is in the full run only (slow); two at once already race for the lock.
+@pytest.mark.parametrize("n", [2, pytest.param(8, marks=pytest.mark.slow)])
 def test_simultaneous_adds_keep_every_study(valid_copy, n):
     procs = [
         subprocess.Popen(add_command(valid_copy, i), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -150,6 +151,7 @@ def _kill_at(command: list[str], after: float) -> None:
         proc.wait(timeout=60)
 
 
+@pytest.mark.slow  # many real processes killed at random points: the full run only
 def test_kill_9_during_add_leaves_before_or_after(valid_copy, tmp_path):
     rng = random.Random(13)
     before = state(valid_copy)
@@ -182,6 +184,7 @@ def test_kill_9_during_add_leaves_before_or_after(valid_copy, tmp_path):
     print(f"kill -9 during add, 6 trials: {seen}")
 
 
+@pytest.mark.slow  # many real reports killed at random points: the full run only
 def test_kill_9_during_report_tables_leaves_old_or_new(valid_copy, tmp_path):
     rng = random.Random(7)
     out = tmp_path / "out"

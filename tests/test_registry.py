@@ -23,7 +23,7 @@ from evidence.registry import (
     write_atomic,
 )
 
-from .conftest import FIXTURES, ROOT
+from .conftest import FIXTURES, ROOT, examples
 
 KEYS = st.from_regex(r"[a-z][a-z0-9_]{2,12}", fullmatch=True)
 FIELD_NAMES = st.sampled_from(
@@ -91,7 +91,7 @@ def bib_files(draw):
     return text, keys
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bib_files())
 def test_round_trip_is_byte_identical(tmp_path_factory, generated):
     text, keys = generated
@@ -104,7 +104,7 @@ def test_round_trip_is_byte_identical(tmp_path_factory, generated):
     assert path.read_bytes() == text.encode("utf-8")
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(bib_files(), st.data())
 def test_append_and_replace_touch_nothing_else(generated, data):
     text, keys = generated

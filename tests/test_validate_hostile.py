@@ -165,16 +165,18 @@ def test_messages_come_in_the_same_order_on_every_run(appraisal_copy):
     rob = appraisal_copy / "data" / "rob.csv"
     rob.write_text(rob.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
     code = "import sys; from evidence.cli import main; main(['validate', '--root', sys.argv[1]])"
-    outputs = set()
-    for seed in range(6):
-        env = os.environ | {"PYTHONHASHSEED": str(seed)}
-        run = subprocess.run(
+    # Six hash seeds, six interpreters run side by side (validate only reads the copy).
+    runs = [
+        subprocess.Popen(
             [sys.executable, "-c", code, str(appraisal_copy)],
-            env=env,
-            capture_output=True,
+            env=os.environ | {"PYTHONHASHSEED": str(seed)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
-        outputs.add(run.stdout)
+        for seed in range(6)
+    ]
+    outputs = {run.communicate(timeout=300)[0] for run in runs}
     assert len(outputs) == 1
     (out,) = outputs
     lines = [line for line in out.splitlines() if "RCT study has no risk-of-bias record" in line]

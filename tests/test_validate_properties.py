@@ -26,6 +26,8 @@ from evidence.data.units import factor
 from evidence.data.vocabulary import BINARY_OUTCOMES, PLAUSIBLE, POPULATIONS, UNITS
 from evidence.dataset import validate
 
+from .conftest import examples
+
 CONTINUOUS = ("meld", "albumin", "bilirubin", "creatinine", "inr", "child_pugh")
 COUNTED = ("deaths", "sae")
 GROUPS = ("MSC+HSC", "MSC", "HSC", "BM-MNC")
@@ -201,7 +203,7 @@ def datasets(draw: st.DrawFn) -> dict[str, str]:
 
 
 @settings(
-    max_examples=30,
+    max_examples=examples(30),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

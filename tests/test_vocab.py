@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from evidence import vocab
 from evidence.appraisal import rob
 from evidence.appraisal.grade import OUTCOME_WORDS
@@ -42,6 +44,8 @@ TOY_ROWS = [
 PROBE = """
 import json, sys
 from pathlib import Path
+
+import pytest
 import evidence
 from evidence.app.controls import Controls
 from evidence.app.state import DEFAULT, parse_query
@@ -97,6 +101,7 @@ def test_every_outcome_has_words_and_known_defaults():
         assert o.label and o.words and o.units
 
 
+@pytest.mark.slow  # a copy of the package in a fresh interpreter: app, report and validator
 def test_a_toy_outcome_added_to_the_vocabulary_alone_reaches_app_report_and_validator(
     tmp_path: Path,
 ):
