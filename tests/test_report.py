@@ -18,19 +18,25 @@ import evidence
 from evidence import report
 from evidence.cli import main
 
-from .conftest import FIXTURES, ROOT
+from .conftest import FIXTURES
+
+#: The small dataset with every appraisal file (claims, risk of bias, GRADE): the report's code
+#: tests run on it; what the bundled report says of the curated studies is asserted in
+#: tests/bundled/test_report_data.py.
+APPRAISAL_FIXTURE = FIXTURES / "appraisal" / "valid"
 
 
 @pytest.fixture(scope="module")
-def bundled_report(tmp_path_factory) -> tuple[Path, Path]:
+def fixture_report(tmp_path_factory) -> tuple[Path, Path]:
     out = tmp_path_factory.mktemp("report")
     page, tables = out / "report.html", out / "tables"
-    assert main(["report", "--root", str(ROOT), "--out", str(page), "--tables", str(tables)]) == 0
+    args = ["report", "--root", str(APPRAISAL_FIXTURE), "--out", str(page), "--tables", str(tables)]
+    assert main(args) == 0
     return page, tables
 
 
-def test_report_is_self_contained(bundled_report):
-    page = bundled_report[0].read_text(encoding="utf-8")
+def test_report_is_self_contained(fixture_report):
+    page = fixture_report[0].read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
     for remote in ('src="http', "src='http", 'href="http://cdn', "@import"):
         assert remote not in page.split("</head>")[0] + page.replace('href="https://doi.org', ""), (
@@ -40,8 +46,8 @@ def test_report_is_self_contained(bundled_report):
     assert page.count("Plotly.newPlot") >= 14
 
 
-def test_report_content(bundled_report):
-    page = bundled_report[0].read_text(encoding="utf-8")
+def test_report_content(fixture_report):
+    page = fixture_report[0].read_text(encoding="utf-8")
     for text in (
         "The studies",
         "MELD score: cells versus control",
@@ -49,29 +55,39 @@ def test_report_content(bundled_report):
         "Certainty of evidence",
         "Study flow",
         "Claims of the source article",
-        "Kharaziha P, Hellström PM",
+        "Alpha A, Beta B. A randomised trial of bone-marrow MSC",  # the reference list
         "not reported",
         "cannot be tested here",
     ):
         assert text in page, text
 
 
-def test_report_appraisal_tables(bundled_report):
-    page = bundled_report[0].read_text(encoding="utf-8")
-    # verdicts as badges with symbol and word, each claim expandable to its evidence
-    assert "\u2717 does not support</span>" in page and "background:#E69F00" in page
-    assert "<details><summary>Injecting MSC and HSC together" in page
+def test_report_appraisal_tables(fixture_report):
+    from evidence.appraisal.claims import VERDICT_STYLE
+
+    page = fixture_report[0].read_text(encoding="utf-8")
+    # verdicts as badges with symbol and word (one per verdict of the fixture's claims.csv),
+    # each claim expandable to its evidence
+    for verdict in ("supports", "partly supports", "unverifiable"):
+        style = VERDICT_STYLE[verdict]
+        badge = f'background:{style["colour"]};color:{style["text"]}">{style["symbol"]} {verdict}<'
+        assert badge in page, verdict
+    assert "<details><summary>Combining the two cell types beats either alone." in page
     # the Summary of Findings: outcome, studies, patients, effect, certainty, statement
     sof = page[page.index('<table class="sof">') :]
     sof = sof[: sof.index("</table>")]
     head = sof[: sof.index("</thead>")]
     for column in ("outcome", "studies", "patients", "effect (95% CI)", "certainty"):
         assert f"<th>{column}</th>" in head, column
-    assert "We are very uncertain about the effect of BM-MNC therapy on mortality" in sof
+    # the fixture's one controlled MELD trial, rated down for indirectness by data/grade.csv
+    assert (
+        "We are very uncertain about the effect of MSC therapy on the MELD score compared with "
+        "control (1 study, 37 patients;" in sof
+    )
 
 
-def test_tables_as_csv_and_xlsx(bundled_report):
-    tables = bundled_report[1]
+def test_tables_as_csv_and_xlsx(fixture_report):
+    tables = fixture_report[1]
     names = {p.stem for p in tables.glob("*.csv")}
     assert {
         "studies",
@@ -95,7 +111,7 @@ def test_report_options_select_views(tmp_path):
             [
                 "report",
                 "--root",
-                str(ROOT),
+                str(APPRAISAL_FIXTURE),
                 "--out",
                 str(page),
                 "--outcome",
@@ -267,8 +283,8 @@ def test_author_workflow_end_to_end(tmp_path, capsys):
     assert "| MELD score | control | MSC |" in log
 
 
-def test_report_states_the_bayesian_model_and_its_prior(bundled_report):
-    page, tables = bundled_report
+def test_report_states_the_bayesian_model_and_its_prior(fixture_report):
+    page, tables = fixture_report
     text = page.read_text(encoding="utf-8")
     assert "Bayesian (half-normal prior on tau)" in text
     assert "Half-normal(" in text and "prior on tau" in text
