@@ -7,10 +7,24 @@ import pandas as pd
 
 import evidence
 from evidence import vocab
+from evidence.appraisal import validate as validate_appraisal
 from evidence.citations import bibliography
+from evidence.cli import main
 from evidence.compare import Question, effects, pool
 
 from ..conftest import ROOT
+
+
+def test_bundled_dataset_has_no_errors(capsys):
+    """`evidence validate` on the curated data: exit 0, no error line (dataset and appraisal)."""
+    assert main(["validate", "--root", str(ROOT)]) == 0
+    out = capsys.readouterr().out
+    assert ": error:" not in out
+
+
+def test_bundled_appraisal_has_no_errors():
+    problems = validate_appraisal(ROOT)
+    assert [str(p) for p in problems if p.severity == "error"] == []
 
 
 def test_bundled_dataset_loads():
