@@ -14,6 +14,8 @@ from evidence.app.state import DEFAULT, ViewState
 
 from .conftest import FIXTURES, ROOT
 
+APPRAISAL_FIXTURE = FIXTURES / "appraisal" / "valid"
+
 
 @pytest.fixture(scope="module")
 def data():
@@ -125,32 +127,48 @@ def test_appraisal_modules_are_imported_on_first_use():
     assert out.stdout.split() == ["False", "True", "False"]  # claims first; GRADE when asked
 
 
-def test_claims_section(app):
+@pytest.fixture
+def fixture_app():
+    """The App on the small dataset with every appraisal file (its claims are four, one each of
+    three verdicts and the central one); the bundled claims' facts are in tests/bundled/."""
+    from evidence.app import App
+
+    return App(evidence.load(APPRAISAL_FIXTURE))
+
+
+def test_claims_section(fixture_app):
+    from evidence.appraisal import claims as C
+
+    app = fixture_app
     assert app._appraisal is None
     app.change("tab", "appraisal")
     view = app.appraisal
     assert app.state.section == "claims" and app.tabs.selected_index == 3
     claims = view.claims.value
     # every claim, its verdict as colour + symbol + word, expandable to the evidence
-    from evidence.appraisal import claims as C
-
-    table = C.load(ROOT, app.data)
-    assert claims.count("<details class='ev-claim'") == len(table)
-    assert "data-claim='C8'" in claims and "\u2717 does not support" in claims
-    assert "background:#E69F00" in claims
-    assert "Mis-cited" in claims and "data/claims.csv:4" in claims
-    assert "data-ev-study='kharaziha2009_ejgh'" in claims  # the Studies view record
-    assert "https://doi.org/10.1002/hep.21477" in claims  # an animal study: its DOI
+    table = C.load(APPRAISAL_FIXTURE, app.data)
+    assert claims.count("<details class='ev-claim'") == len(table) == 4
+    for claim_id in table["claim_id"]:
+        assert f"data-claim='{claim_id}'" in claims
+    for verdict in set(table["verdict"]):
+        style = C.VERDICT_STYLE[verdict]
+        badge = f"background:{style['colour']};color:{style['text']}'>{style['symbol']} {verdict}<"
+        assert badge in claims, verdict
+    # the reason and the row it was read from; a human study links to its Studies view record,
+    # an animal study (no record there) to its DOI
+    assert "Animal evidence only." in claims and "data/claims.csv:4" in claims
+    assert "data-ev-study='alpha2010_trial'" in claims
+    assert "https://doi.org/10.1000/delta.2015" in claims
+    assert "data-ev-study='delta2015_rats'" not in claims
     central = view.central.value
-    assert "The central claim" in central and "C8" in central
-    combo = C.central_claim(app.data).groups.set_index("group").loc["MSC+HSC"]
-    study = "study" if combo["studies"] == 1 else "studies"
-    assert (
-        f"MSC+HSC: {combo['studies']} clinical {study} ({combo['controlled']} controlled, "
-        f"{combo['randomised']} randomised), {combo['patients_treated']} patients treated"
-    ) in central
+    assert "The central claim" in central and "C4" in central
+    for group, row in C.central_claim(app.data).groups.set_index("group").iterrows():
+        study = "study" if row["studies"] == 1 else "studies"
+        assert (
+            f"{group}: {row['studies']} clinical {study} ({row['controlled']} controlled, "
+            f"{row['randomised']} randomised), {row['patients_treated']} patients treated"
+        ) in central
     assert "No subgroup test can include MSC+HSC" in central
-    assert "De Luna-Saldivar 2019" in central
     assert app.url.query == "tab=appraisal"
 
 
@@ -220,15 +238,16 @@ def test_crafted_section_and_tool_values(app):
     assert app.state == before
 
 
-def test_study_links_open_the_studies_view(app):
+def test_study_links_open_the_studies_view(fixture_app):
+    app = fixture_app
     app.change("tab", "appraisal")
     # what the page sends when a link is clicked (a custom message of the UrlSync widget)
-    app.url._handle_custom_msg({"open_study": "kharaziha2009_ejgh"}, [])
-    assert app.state.tab == "studies" and app.state.study == "kharaziha2009_ejgh"
-    assert "Kharaziha 2009" in app.studies.detail.value
+    app.url._handle_custom_msg({"open_study": "alpha2010_trial"}, [])
+    assert app.state.tab == "studies" and app.state.study == "alpha2010_trial"
+    assert "Alpha 2010" in app.studies.detail.value
     for crafted in ("../../etc/passwd", "nosuch2020", 42, None):
         app.url._handle_custom_msg({"open_study": crafted}, [])
-        assert app.state.study == "kharaziha2009_ejgh"
+        assert app.state.study == "alpha2010_trial"
         assert "Ignored a study link" in app.notice.value
     app.url._handle_custom_msg(["not", "a", "dict"], [])  # ignored
     assert app.state.tab == "studies"

@@ -59,6 +59,28 @@ def test_twelve_claims_are_audited(data):
     assert len(claims.load(ROOT, data)) == 12
 
 
+def test_what_the_claims_view_shows_of_the_curated_claims(data):
+    """The Appraisal tab's claims (test_app_appraisal runs the view on a fixture): the central
+    claim C8 is not supported; C2, read at data/claims.csv:4, mis-cites Kharaziha 2009 (a link
+    to its Studies record); an animal study is cited (linked by its DOI); the only head-to-head
+    comparison with a combination arm is De Luna-Saldivar 2019, in rats."""
+    table = claims.load(ROOT, data).set_index("claim_id")
+    assert table.loc["C8", "verdict"] == "does not support"
+    c2 = table.loc["C2"]
+    assert (c2["cites"], c2["source_line"], c2["verdict"]) == (
+        "kharaziha2009_ejgh",
+        4,
+        "does not support",
+    )
+    assert "Mis-cited" in c2["reason"]
+    assert table.loc["C6", "cites"] == "higashiyama2007_hepatology"
+    animal = data.studies.set_index("citekey").loc["higashiyama2007_hepatology"]
+    assert (animal["species"], animal["doi"]) == ("mouse", "10.1002/hep.21477")
+    central = claims.central_claim(data)
+    combination = central.head_to_head[central.head_to_head["combination_arm"]]
+    assert list(combination["label"]) == ["De Luna-Saldivar 2019"]
+
+
 def test_the_combination_rests_on_one_uncontrolled_five_patient_study(data):
     central = claims.central_claim(data)
     combo = central.groups.set_index("group").loc["MSC+HSC"]
