@@ -87,3 +87,11 @@ def test_inventory_and_claims_count_no_planned_patient(data):
     claim = central_claim(data, outcomes=("meld",))
     combo = claim.groups.set_index("group").loc["MSC+HSC"]
     assert combo["studies"] == 1 and combo["patients_treated"] == 0
+
+
+def test_planned_arms_are_one_set_for_every_stage(data):
+    """Dataset.planned_arms: the arms whose size is only planned, which the arm effects and the
+    R export both read (an n that never stands in for a count)."""
+    planned = {("epsilon2021_planned", "cells"), ("epsilon2021_planned", "control")}
+    assert data.planned_arms == planned
+    assert isinstance(data.planned_arms, frozenset)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 import evidence
-from evidence import vocab
+from evidence import inventory, vocab
 from evidence.appraisal import validate as validate_appraisal
 from evidence.citations import bibliography
 from evidence.cli import main
@@ -25,6 +25,14 @@ def test_bundled_dataset_has_no_errors(capsys):
 def test_bundled_appraisal_has_no_errors():
     problems = validate_appraisal(ROOT)
     assert [str(p) for p in problems if p.severity == "error"] == []
+
+
+def test_readme_inventory_is_current():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    data = evidence.load(ROOT)
+    assert inventory.update_readme(readme, data) == readme, (
+        "README.md counts are stale: run `python -m evidence.inventory --write`"
+    )
 
 
 def test_bundled_dataset_loads():
