@@ -19,6 +19,8 @@ from evidence.dataset import Dataset
 from evidence.schema import DatasetError
 
 CACHE_SIZE = 32  # results kept (a GRADE draft, the largest, is ~100 kB)
+#: Figures kept apart, fewer: a forest plot of 2,000 studies holds a few MB of hover text.
+FIGURES_KEPT = 4
 
 
 class LRU:
@@ -68,6 +70,7 @@ class Analysis:
     def __init__(self, data: Dataset, size: int = CACHE_SIZE) -> None:
         self.data = data
         self.cache = LRU(size)
+        self.figures = LRU(FIGURES_KEPT)
         lines = data.outcomes["source_line"].astype(int).tolist()
         self._locator = dict(zip(lines, data.outcomes["locator"], strict=True))
         self.rob, self.rob_problem = load_rob(data)
@@ -83,6 +86,11 @@ class Analysis:
     def cached(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """``make()`` once per ``key`` (a tuple naming the result and its settings)."""
         return self.cache.get(key, make)
+
+    def figure(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """A built figure, once per ``key``. The caller must not change it: it is drawn
+        again as it is (:func:`evidence.app.widgets.refresh` only reads it)."""
+        return self.figures.get(key, make)
 
     def effects(self, q: Question, rob: str = "all") -> pd.DataFrame:
         """The question's effects; studies the risk-of-bias filter ``rob`` leaves out are
@@ -110,4 +118,4 @@ class Analysis:
         return frame.assign(locators=found)
 
 
-__all__ = ["CACHE_SIZE", "LRU", "Analysis", "clinical_studies", "load_rob"]
+__all__ = ["CACHE_SIZE", "FIGURES_KEPT", "LRU", "Analysis", "clinical_studies", "load_rob"]

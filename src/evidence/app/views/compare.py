@@ -126,13 +126,20 @@ class CompareView(BaseView):
         self.pooled = pooled
         label = rob_module.ROB_FILTERS[state.rob][0]
         self.panes["forest"].table = lambda: forest_table(pooled)
-        self.panes["forest"].draw(self.figure(state), stem=self.stem(state))
+        # What the view shows is a function of the key: back at a setting (estimator A, B,
+        # A...) it is drawn from the cache, not rebuilt. The plot goes first, the text after.
+        figure = self.analysis.figure(("forest", key), lambda: self.figure(state))
+        self.panes["forest"].draw(figure, stem=self.stem(state))
         rob_lines = self.analysis.cached(  # per question and filter, not per estimator
             ("rob_lines", q, state.rob), lambda: rob_module.filter_lines(pooled.effects)
         )
-        self.summary.value = self._summary(pooled, label, rob_lines)
-        self.heterogeneity.value = self._heterogeneity(pooled)
-        self.excluded.value = self._excluded(pooled.effects)
+        self.summary.value, self.heterogeneity.value = self.analysis.cached(
+            ("compare_text", key),
+            lambda: (self._summary(pooled, label, rob_lines), self._heterogeneity(pooled)),
+        )
+        self.excluded.value = self.analysis.cached(  # per question and filter too
+            ("excluded", q, state.rob), lambda: self._excluded(pooled.effects)
+        )
         self.built_for = key
 
     @staticmethod
@@ -214,10 +221,14 @@ class CompareView(BaseView):
         )
         if out.empty:
             return head + "<p>None: every arm has usable numbers.</p>"
+        shown = out.head(MAX_TABLE_ROWS)  # whole columns: itertuples reads every column
         rows = "".join(
-            f"<tr><td>{escape(r.label)}</td><td>{escape(r.group)}</td><td>{escape(r.arm)}</td>"
-            f"<td>{escape(r.design)}</td><td>{escape(r.reason)}</td></tr>"
-            for r in out.head(MAX_TABLE_ROWS).itertuples()
+            f"<tr><td>{escape(label)}</td><td>{escape(group)}</td><td>{escape(arm)}</td>"
+            f"<td>{escape(design)}</td><td>{escape(reason)}</td></tr>"
+            for label, group, arm, design, reason in zip(
+                *(shown[c].tolist() for c in ("label", "group", "arm", "design", "reason")),
+                strict=True,
+            )
         )
         more = len(out) - MAX_TABLE_ROWS
         tail = f"<p class='ev-muted'>and {more} more arms not shown.</p>" if more > 0 else ""

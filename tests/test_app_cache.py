@@ -1,0 +1,48 @@
+"""The dashboard's speed-ups must not change what it shows: a setting drawn again from the
+cache shows what it showed when first built. (Speed itself is measured in benchmarks/, never
+here.)"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from plotly.utils import PlotlyJSONEncoder
+
+import evidence
+from evidence.app.state import DEFAULT
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def data():
+    return evidence.load(ROOT)
+
+
+def _shown(app) -> tuple[str, str, str, str]:
+    view = app.compare
+    fig = view.forest.to_plotly_json()
+    for trace in fig["data"]:
+        trace.pop("uid", None)  # random per widget
+    fig = json.dumps(fig, sort_keys=True, cls=PlotlyJSONEncoder)
+    return fig, view.summary.value, view.heterogeneity.value, view.excluded.value
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("estimator", "DL"), ("outcome", "albumin"), ("rob", "exclude-high"), ("test", "knha")],
+)
+def test_a_setting_shown_again_is_what_it_first_showed(data, name, value):
+    from evidence.app import App
+
+    app = App(data)
+    first = _shown(app)
+    app.change(name, value)
+    other = _shown(app)
+    assert other != first
+    app.change(name, getattr(DEFAULT, name))  # back: from the cache
+    assert _shown(app) == first
+    app.change(name, value)
+    assert _shown(app) == other
+    assert _shown(App(data, DEFAULT.with_(**{name: value}))) == other  # as a fresh app draws it
