@@ -1,16 +1,18 @@
 """The dashboard's speed-ups must not change what it shows: a setting drawn again from the
-cache shows what it showed when first built. (Speed itself is measured in benchmarks/, never
-here.)"""
+cache shows what it showed when first built, and our trimmed plotly template is plotly_white
+for every trace type the figures draw. (Speed itself is measured in benchmarks/, never here.)"""
 
 from __future__ import annotations
 
 import json
 
+import plotly.io as pio
 import pytest
 from plotly.utils import PlotlyJSONEncoder
 
 import evidence
 from evidence.app.state import DEFAULT
+from evidence.figures import style
 
 from .conftest import ROOT
 
@@ -46,3 +48,19 @@ def test_a_setting_shown_again_is_what_it_first_showed(data, name, value):
     app.change(name, value)
     assert _shown(app) == other
     assert _shown(App(data, DEFAULT.with_(**{name: value}))) == other  # as a fresh app draws it
+
+
+def test_template_is_plotly_white_for_the_trace_types_we_draw(data):
+    """Our template is plotly_white trimmed to what the figures draw (less memory in every
+    kernel): the same layout, the same defaults for each trace type the app's plots use."""
+    from evidence.app import App
+
+    full = pio.templates[style.SOURCE_TEMPLATE].to_plotly_json()
+    ours = pio.templates[style.template_name()].to_plotly_json()
+    assert ours["layout"] == full["layout"]
+    assert ours["data"] == {k: full["data"][k] for k in style.TRACE_TYPES}
+    app = App(data)
+    for tab in ("robustness", "appraisal"):  # every view's plots that the App builds
+        app.change("tab", tab)
+    drawn = {t.type for f in app.figures() for t in f.data}
+    assert drawn and drawn <= set(style.TRACE_TYPES)

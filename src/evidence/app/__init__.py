@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -19,6 +20,23 @@ from typing import Any
 # validates IRIs, and jsonschema skips that optional format checker when the import fails.
 if "jsonschema" not in sys.modules:
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+# plotly imports nbformat (and with it jsonschema) only to render figures as notebook outputs
+# (fig.show()): 5 MB in every kernel of `evidence serve` (which names plotly's bundle in the
+# environment), whose plots are all widgets. There plotly is told nbformat is missing; the
+# module stays importable for everyone else. Elsewhere (a notebook) nothing changes.
+if (
+    os.environ.get("EVIDENCE_PLOTLY_BUNDLE")
+    and "ipykernel" in sys.modules  # a kernel, not the server
+    and "nbformat" not in sys.modules
+    and "plotly.io._renderers" not in sys.modules
+):
+    sys.modules["nbformat"] = None  # type: ignore[assignment]
+    try:
+        import plotly.io._renderers  # noqa: F401  (records nbformat as not importable)
+    finally:
+        if sys.modules.get("nbformat", 0) is None:
+            del sys.modules["nbformat"]
 
 __all__ = ["App", "ViewState", "find_root", "parse_query", "to_query"]
 
