@@ -12,6 +12,7 @@ from evidence import robustness as R
 from evidence.appraisal import claims, rob
 from evidence.compare import Question, effects, pool
 from evidence.figures.evidence_map import map_frame
+from evidence.vocab import ROB_SYMBOLS
 
 from ..conftest import ROOT
 
@@ -46,6 +47,34 @@ def test_rob_filter_leaves_out_one_arm_of_the_default_question(data, meld):
     out = rob.filter_effects(meld, rob.load(ROOT, data), "exclude-high")
     assert out.attrs["rob_left_out"] == 1
     assert out["included"].sum() == 2
+
+
+def test_rob_column_of_the_default_question(data, meld):
+    """The forest plot's RoB column on the default view (test_figures checks the column shows
+    these judgements): Kharaziha 2009 not assessed, Mohamadnejad 2016 high (RoB 2, D1 some
+    concerns), Newsome 2018 some concerns; the cumulative plot flags its first step."""
+    columns = rob.forest_columns(rob.load(ROOT, data), data.studies["citekey"])
+    included = meld[meld["included"]]
+    symbols = {
+        label: ROB_SYMBOLS[columns.loc[key, "overall"]]
+        for key, label in zip(included["citekey"], included["label"], strict=True)
+    }
+    assert symbols == {"Kharaziha 2009": "NA", "Mohamadnejad 2016": "X", "Newsome 2018": "\u2212"}
+    assert tuple(columns.loc["mohamadnejad2016_sctm", ["tool", "D1"]]) == ("RoB 2", "?")
+    assert list(R.cumulative(meld)["changes"]) == [True, False, False]
+
+
+def test_deaths_ratio_with_third_party_numbers(data):
+    """The forest plot's ratio test (test_figures) reads deaths, cells versus control, with
+    third-party numbers: Newsome 2018 (HSC, read on a third-party copy) and Spahr 2013."""
+    q = Question(outcome="deaths", effect="control", binary_measure="RR", confidence="third-party")
+    pooled = pool(effects(data, q), q)
+    included = pooled.effects[pooled.effects["included"]]
+    assert dict(zip(included["citekey"], included["group"], strict=True)) == {
+        "newsome2018_realistic": "HSC",
+        "spahr2013_bmmct": "BM-MNC",
+    }
+    assert {g for g, r in pooled.groups.items() if r is not None} == {"HSC", "BM-MNC"}
 
 
 def test_robustness_hsc_scope_has_two_arms(meld):
