@@ -4,6 +4,8 @@ and group without usable numbers, top to bottom, with everything drawn on each r
 from __future__ import annotations
 
 import math
+from collections import namedtuple
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +69,20 @@ class ForestRows:
         return len(self.labels) - 1
 
 
+_ROW_TYPES: dict[tuple[str, ...], Any] = {}
+
+
+def _records(frame: pd.DataFrame) -> Iterator[Any]:
+    """``frame.itertuples(index=False)`` read from whole columns: pandas' itertuples takes each
+    of the effects frame's ~30 columns with ``.iloc`` and builds a namedtuple class, per cell
+    group and control change (about a third of this plot's time)."""
+    columns = tuple(str(c) for c in frame.columns)
+    row = _ROW_TYPES.get(columns)
+    if row is None:
+        row = _ROW_TYPES[columns] = namedtuple("Row", columns, rename=True)
+    return map(row._make, zip(*(frame[c].tolist() for c in frame.columns), strict=True))
+
+
 def build_rows(pooled: Pooled, rob_records: dict[str, dict[str, str]]) -> ForestRows:
     """Every row of the forest plot of ``pooled`` (``rob_records``: see rob_column)."""
     q = pooled.question
@@ -105,7 +121,7 @@ def _add_group(
     lb = to_display(measure, used["ci_lb"].to_numpy(dtype=float))
     ub = to_display(measure, used["ci_ub"].to_numpy(dtype=float))
     colour = group_colour(group)
-    for r, w, e, lo, hi in zip(used.itertuples(index=False), weights, est, lb, ub, strict=True):
+    for r, w, e, lo, hi in zip(_records(used), weights, est, lb, ub, strict=True):
         y = rows.add(
             "" if compact else esc(study_label(r)),
             "study",
