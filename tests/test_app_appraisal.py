@@ -207,7 +207,7 @@ def test_certainty_section(app):
     sof = view.sof.value
     from evidence.appraisal.schema import GRADE_EFFECTS, GRADE_OUTCOMES
 
-    per_outcome = len(DEFAULT.groups) * len(GRADE_EFFECTS)  # every group x effect type
+    per_outcome = len(DEFAULT.question.groups) * len(GRADE_EFFECTS)  # every group x effect type
     assert sof.count("<tbody class='ev-sof-entry'") == per_outcome
     assert "We are very uncertain about the effect of BM-MNC therapy on mortality" in sof
     assert "\u2295\u25ef\u25ef\u25ef very low" in sof

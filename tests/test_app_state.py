@@ -19,10 +19,13 @@ from evidence.app.state import (
     ALLOWED,
     DEFAULT,
     MAX_QUERY,
+    PARAMS,
+    QUESTION_PARAMS,
     TABS,
     InvalidValue,
     ViewState,
     coerce,
+    param,
     parse_query,
     request_query_string,
     to_query,
@@ -54,32 +57,33 @@ def test_full_query():
     )
     assert notices == []
     assert state == ViewState(
+        question=Question(
+            outcome="albumin",
+            effect="control",
+            window="4-6",
+            design="rct",
+            confidence="verified",
+            population="decompensated",
+            groups=("MSC+HSC", "HSC"),
+            ri=0.7,
+            binary_measure="RR",
+        ),
         tab="robustness",
-        outcome="albumin",
-        effect="control",
-        window="4-6",
         estimator="DL",
         test="knha",
-        design="rct",
-        confidence="verified",
-        population="decompensated",
-        groups=("MSC+HSC", "HSC"),
-        corr=0.7,
-        measure="RR",
         rob="exclude-high",
         scope="HSC",
         section="certainty",
         tool="robins-i",
         study="sharma2021_jceh",
     )
-    assert isinstance(state.question(), Question)
 
 
 def test_lenient_spelling():
     # case does not matter; a '+' typed into a link decodes to a space and still means MSC+HSC
     state, notices = parse_query("estimator=reml&groups=msc+hsc,Msc&tab=Studies")
     assert notices == []
-    assert state.estimator == "REML" and state.groups == ("MSC+HSC", "MSC")
+    assert state.estimator == "REML" and state.question.groups == ("MSC+HSC", "MSC")
     assert state.tab == "studies"
 
 
@@ -113,14 +117,14 @@ def test_lenient_spelling():
 )
 def test_bad_values_fall_back_with_a_notice(query, field):
     state, notices = parse_query(query, KEYS)
-    assert getattr(state, field) == getattr(DEFAULT, field)
+    assert param(state, field) == param(DEFAULT, field)
     assert len(notices) == 1 and f"for {field}" in notices[0] and "default" in notices[0]
     assert len(notices[0]) < 300  # a long value is truncated, not echoed whole
 
 
 def test_unknown_and_repeated_parameters():
     state, notices = parse_query("foo=1&outcome=inr&outcome=albumin&__class__=x")
-    assert state.outcome == "inr"
+    assert state.question.outcome == "inr"
     assert any("'foo'" in n for n in notices)
     assert any("twice" in n for n in notices)
     assert any("__class__" in n for n in notices)
@@ -143,22 +147,29 @@ def test_allowed_values_come_from_compare_and_meta():
         coerce("nonsense", "x")
 
 
-states = st.builds(
-    ViewState,
-    tab=st.sampled_from(ALLOWED["tab"]),
+questions = st.builds(
+    Question,
     outcome=st.sampled_from(ALLOWED["outcome"]),
     effect=st.sampled_from(ALLOWED["effect"]),
     window=st.sampled_from(ALLOWED["window"]),
-    estimator=st.sampled_from(ALLOWED["estimator"]),
-    test=st.sampled_from(ALLOWED["test"]),
     design=st.sampled_from(ALLOWED["design"]),
     confidence=st.sampled_from(ALLOWED["confidence"]),
     population=st.sampled_from(ALLOWED["population"]),
     groups=st.sets(st.sampled_from(COMPARED_GROUPS), min_size=1).map(
         lambda s: tuple(g for g in COMPARED_GROUPS if g in s)
     ),
-    corr=st.integers(0, 19).map(lambda i: round(i * 0.05, 2)),
-    measure=st.sampled_from(ALLOWED["measure"]),
+    ri=st.integers(0, 19).map(lambda i: round(i * 0.05, 2)),
+    binary_measure=st.sampled_from(ALLOWED["measure"]),
+)
+states = st.builds(
+    ViewState,
+    question=questions,
+    tab=st.sampled_from(ALLOWED["tab"]),
+    estimator=st.sampled_from(ALLOWED["estimator"]),
+    model=st.sampled_from(ALLOWED["model"]),
+    prior=st.sampled_from(["", "0.5", "2.5", "10"]),
+    threshold=st.sampled_from(["", "0", "1.5"]),
+    test=st.sampled_from(ALLOWED["test"]),
     rob=st.sampled_from(ALLOWED["rob"]),
     scope=st.sampled_from(ALLOWED["scope"]),
     section=st.sampled_from(ALLOWED["section"]),
@@ -175,12 +186,60 @@ def test_every_state_round_trips_through_its_link(state):
     assert parse_query("?" + query, KEYS) == (state, [])
 
 
+#: Every URL parameter links carry today, with a valid value other than the default. The names
+#: are public (people saved links): renaming a state field must not rename or drop any of them.
+PUBLIC_LINK_VALUES = {
+    "tab": "robustness",
+    "outcome": "albumin",
+    "effect": "control",
+    "window": "4-6",
+    "estimator": "DL",
+    "model": "bayes",
+    "prior": "2.5",
+    "threshold": "1",
+    "test": "knha",
+    "design": "rct",
+    "confidence": "verified",
+    "population": "decompensated",
+    "groups": "MSC%2BHSC,HSC",
+    "corr": "0.7",
+    "measure": "RR",
+    "rob": "exclude-high",
+    "scope": "HSC",
+    "section": "certainty",
+    "tool": "robins-i",
+    "study": "sharma2021_jceh",
+}
+
+
+@pytest.mark.parametrize(("name", "value"), PUBLIC_LINK_VALUES.items())
+def test_every_public_link_parameter_round_trips(name, value):
+    state, notices = parse_query(f"{name}={value}", KEYS)
+    assert notices == []
+    assert param(state, name) != param(DEFAULT, name)
+    assert to_query(state) == f"{name}={value}"
+
+
+def test_the_codec_names_every_field_of_the_state_once():
+    assert set(PARAMS) == set(PUBLIC_LINK_VALUES)
+    assert len(PARAMS) == len(set(PARAMS))
+    own = {f for f in ViewState.__dataclass_fields__ if f != "question"}
+    assert set(PARAMS) == own | set(QUESTION_PARAMS)
+    assert not own & set(QUESTION_PARAMS)
+    assert sorted(QUESTION_PARAMS.values()) == sorted(Question.__dataclass_fields__)
+    # the two renames, spelled out: links say corr and measure
+    assert QUESTION_PARAMS["corr"] == "ri" and QUESTION_PARAMS["measure"] == "binary_measure"
+    full = "&".join(f"{k}={v}" for k, v in PUBLIC_LINK_VALUES.items())
+    state, notices = parse_query(full, KEYS)
+    assert notices == [] and to_query(state) == full
+
+
 @settings(max_examples=200)
 @given(st.text(max_size=300))
 def test_any_text_parses_without_error(query):
     state, notices = parse_query(query, KEYS)
     assert isinstance(state, ViewState) and all(isinstance(n, str) for n in notices)
-    state.question()  # always a valid question
+    assert isinstance(state.question, Question)  # always a valid question
 
 
 # --- the query string inside a Voila kernel ----------------------------------------------------
@@ -268,14 +327,14 @@ def test_controls_update_the_figure_in_place(app):
     app.controls.widgets["outcome"].value = "albumin"
     assert app.compare.forest is forest  # the same widget, updated
     assert "Albumin" in forest.layout.title.text and forest.layout.title.text != before
-    assert app.state.outcome == "albumin"
+    assert app.state.question.outcome == "albumin"
     assert "Albumin" in app.compare.summary.value
     app.controls.widgets["estimator"].value = "DL"
     assert "DL estimator" in forest.layout.title.text
     app.controls.widgets["test"].value = True
     assert app.state.test == "knha" and "Knapp-Hartung" in forest.layout.title.text
     app.controls.group_boxes["BM-MNC"].value = False
-    assert app.state.groups == ("MSC+HSC", "MSC", "HSC")
+    assert app.state.question.groups == ("MSC+HSC", "MSC", "HSC")
     assert "BM-MNC" not in " ".join(forest.layout.yaxis.ticktext)
     assert app.url.query == "outcome=albumin&estimator=DL&test=knha&groups=MSC%2BHSC,MSC,HSC"
     assert app.notices == []
@@ -305,7 +364,7 @@ def test_deep_link_opens_the_view(app, data):
 
 def test_bad_link_shows_an_escaped_notice(app):
     app.apply_url("outcome=<img src=x onerror=alert(1)>&estimator=REML")
-    assert app.state.outcome == "meld"
+    assert app.state.question.outcome == "meld"
     assert "ev-notice-item" in app.notice.value
     assert "<img" not in app.notice.value and "&lt;img" in app.notice.value
 
@@ -341,7 +400,7 @@ def test_callbacks_reject_crafted_values(app, name, value):
     before = app.state
     app.change(name, value)
     if (name, value) == ("groups", "MSC"):
-        assert app.state.groups == ("MSC",) and not app.notices
+        assert app.state.question.groups == ("MSC",) and not app.notices
         return
     assert app.state == before
     assert len(app.notices) == 1 and f"for {name}" in app.notices[0]
@@ -354,18 +413,18 @@ def test_crafted_comm_messages(app):
     slider = app.controls.widgets["corr"]
     slider.set_state({"max": 10.0})
     slider.set_state({"value": 7.5})
-    assert app.state.corr == 0.5
+    assert app.state.question.ri == 0.5
     assert slider.value == 0.5  # shown back as the valid value
     assert "Ignored a value for corr" in app.notice.value
     with pytest.raises(Exception):  # noqa: B017 - the trait rejects it before any callback
         app.controls.widgets["outcome"].set_state({"index": 999})
-    assert app.state.outcome == "meld"
+    assert app.state.question.outcome == "meld"
     with pytest.raises(Exception):  # noqa: B017
         app.tabs.set_state({"selected_index": 42})
     box = app.controls.group_boxes["MSC"]
     with pytest.raises(Exception):  # noqa: B017
         box.set_state({"value": "yes"})
-    assert app.state.groups == DEFAULT.groups
+    assert app.state.question.groups == DEFAULT.question.groups
     # the studies table's free-text search is only ever a literal substring
     app.change("tab", "studies")
     app.studies.filters["search"].value = ".*(" * 50
@@ -460,7 +519,7 @@ def test_forest_csv_is_what_the_plot_shows(app):
     assert shown["sources"].str.startswith("data/outcomes.csv:").all()
     assert (arms.loc[~arms["in_plot"], "reason"].str.len() > 0).all()  # each says why
     pooled = table[table["row"] == "pooled"]
-    assert set(pooled["group"]) >= set(app.state.groups)
+    assert set(pooled["group"]) >= set(app.state.question.groups)
     for crafted in ("../../etc/passwd", "svg", 3, None):  # not a file the kernel makes
         assert menu.file(crafted) is None
 

@@ -59,7 +59,7 @@ html = report.build(evidence.load(good)).html
 print(json.dumps({
     "module": evidence.__file__,
     "choices": [v for _, v in controls.widgets["outcome"].options],
-    "state": state.outcome, "notices": notices,
+    "state": state.question.outcome, "notices": notices,
     "report": "Toy platelet count" in html,
     "good": [str(p) for p in validate(good) if p.severity == "error"],
     "bad": [str(p) for p in validate(bad) if p.severity == "error"],
@@ -76,8 +76,8 @@ def test_derived_tables_agree_with_the_records():
     assert {o.code: o.plausible for o in records if o.plausible} == PLAUSIBLE
     assert GRADE_OUTCOMES == REPORT_OUTCOMES == TRACKED_OUTCOMES == vocab.MAIN_OUTCOMES
     assert set(OUTCOME_WORDS) == set(vocab.MAIN_OUTCOMES)
-    assert GRADE_GROUPS == TRACKED_GROUPS == Question().groups == Settings().groups
-    assert Question().confidence == Settings().confidence == vocab.DEFAULT_CONFIDENCE
+    assert GRADE_GROUPS == TRACKED_GROUPS == Question().groups == Settings().base.groups
+    assert Question().confidence == Settings().base.confidence == vocab.DEFAULT_CONFIDENCE
     assert TOOLS == vocab.TOOLS and JUDGEMENTS == vocab.JUDGEMENTS
     assert rob.SYMBOLS is ROB_SYMBOLS is vocab.ROB_SYMBOLS
     assert set(vocab.ARM_GROUPS) <= set(GROUP_COLOURS)

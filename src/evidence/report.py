@@ -34,7 +34,7 @@ from evidence.dataset import Dataset
 from evidence.escaping import html_text, spreadsheet_text, with_csp
 from evidence.schema import split_list
 from evidence.text import with_source_text
-from evidence.vocab import DEFAULT_CONFIDENCE, DEFAULT_GROUPS, MAIN_OUTCOMES
+from evidence.vocab import MAIN_OUTCOMES
 
 Progress = Callable[[str], None]
 
@@ -44,36 +44,27 @@ TEST_NAMES = {"z": "Wald z", "knha": "Knapp-Hartung", "adhoc": "Knapp-Hartung (a
 
 @dataclass(frozen=True)
 class Settings:
-    """What the report shows: the same choices as the dashboard's controls."""
+    """What the report shows: the dashboard's :class:`Question` (filters, cell groups, pre-post
+    correlation) asked of every outcome x effect, and the estimator and test to pool with."""
 
     outcomes: tuple[str, ...] = REPORT_OUTCOMES
     effects: tuple[str, ...] = ("change", "control")
     method: str = "REML"
     test: str = "z"
-    design: str = "all"
-    confidence: str = DEFAULT_CONFIDENCE
-    window: str = "latest"
-    ri: float = 0.5
-    groups: tuple[str, ...] = DEFAULT_GROUPS
+    # The question asked of each outcome x effect above (its outcome and effect are replaced).
+    base: Question = field(default_factory=Question)
     style: str = "vancouver"
 
     def question(self, outcome: str, effect: str) -> Question:
-        return Question(
-            outcome=outcome,
-            effect=effect,
-            window=self.window,
-            design=self.design,
-            confidence=self.confidence,
-            groups=self.groups,
-            ri=self.ri,
-        )
+        return self.base.with_(outcome=outcome, effect=effect)
 
     def describe(self) -> str:
+        q = self.base
         return (
             f"{self.method} estimator, {TEST_NAMES.get(self.test, self.test)} "
-            f"confidence intervals, {DESIGN_FILTERS[self.design][0]}, "
-            f"{CONFIDENCE_FILTERS[self.confidence][0]}, time window "
-            f"{WINDOWS[self.window][0]}, pre-post correlation r = {self.ri:g}"
+            f"confidence intervals, {DESIGN_FILTERS[q.design][0]}, "
+            f"{CONFIDENCE_FILTERS[q.confidence][0]}, time window "
+            f"{WINDOWS[q.window][0]}, pre-post correlation r = {q.ri:g}"
         )
 
 
@@ -377,7 +368,7 @@ def _appraisal_section(
         page.raw(_claims_table(table))
         tables["claims"] = table
     central = claims.central_claim(
-        data, method=settings.method, test="knha", confidence=settings.confidence
+        data, method=settings.method, test="knha", confidence=settings.base.confidence
     )
     for line in central.lines:
         page.para(line, "summary")
@@ -393,8 +384,8 @@ def _appraisal_section(
     sof = grade.draft(
         data,
         rob_frame if len(rob_frame) else None,
-        window=settings.window,
-        confidence=settings.confidence,
+        window=settings.base.window,
+        confidence=settings.base.confidence,
         method=settings.method,
     )
     # The Summary of Findings: outcome, studies, patients, effect with CI, certainty, statement.
@@ -412,7 +403,7 @@ def _appraisal_section(
     tables["summary_of_findings"] = sof
 
     page.heading(2, "Study flow", "flow")
-    counts = flow.counts(data, confidence=settings.confidence, window=settings.window)
+    counts = flow.counts(data, confidence=settings.base.confidence, window=settings.base.window)
     page.figure(flow_diagram(counts.boxes, counts.per_outcome), "study-flow")
     tables["flow"] = counts.boxes
 

@@ -18,6 +18,7 @@ from evidence.app.state import (
     CORR_MIN,
     CORR_STEP,
     ViewState,
+    param,
 )
 from evidence.appraisal.rob import ROB_FILTERS
 from evidence.bayesian import BAYES, BAYES_LABEL
@@ -227,7 +228,7 @@ class Controls:
         self._quiet = True
         try:
             for name, widget in self.widgets.items():
-                value = getattr(state, name)
+                value = param(state, name)
                 if name == "test":
                     value = value == "knha"
                 elif name == "estimator" and state.model == "bayes":
@@ -235,10 +236,10 @@ class Controls:
                 if widget.value != value:
                     widget.value = value
             for group, box in self.group_boxes.items():
-                box.value = group in state.groups
-            binary = state.question().binary
-            self.widgets["corr"].disabled = state.effect != "change" or binary
-            self.widgets["measure"].disabled = not (binary and state.effect == "control")
+                box.value = group in state.question.groups
+            q = state.question
+            self.widgets["corr"].disabled = q.effect != "change" or q.binary
+            self.widgets["measure"].disabled = not (q.binary and q.effect == "control")
             bayes = state.model == "bayes"
             for name in ("prior", "threshold"):
                 self.widgets[name].layout.display = None if bayes else "none"

@@ -24,10 +24,11 @@ from evidence.app.controls import Controls
 from evidence.app.html import items, style
 from evidence.app.state import (
     DEFAULT,
-    FIELDS,
+    PARAMS,
     TABS,
     ViewState,
     coerce,
+    param,
     parse_query,
     request_query_string,
     to_query,
@@ -40,7 +41,7 @@ from evidence.dataset import Dataset
 ROOT_ENV = "EVIDENCE_ROOT"
 #: Fields of the state that view-only controls set (the rest change the analysis).
 VIEW_FIELDS = ("tab", "scope", "section", "tool", "study")
-ANALYSIS_FIELDS = tuple(f for f in FIELDS if f not in VIEW_FIELDS)
+ANALYSIS_FIELDS = tuple(f for f in PARAMS if f not in VIEW_FIELDS)
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -112,7 +113,7 @@ class App:
             ),
             "ev-app",
         )
-        self.render(set(FIELDS))
+        self.render(set(PARAMS))
 
     # --- the views -----------------------------------------------------------------------------
 
@@ -190,7 +191,7 @@ class App:
     def set_state(self, state: ViewState, notices: list[str] | None = None) -> None:
         if state.tab not in self.views:
             state = state.with_(tab=self.views[0])
-        changed = {f for f in FIELDS if getattr(state, f) != getattr(self.state, f)}
+        changed = {p for p in PARAMS if param(state, p) != param(self.state, p)}
         self.state = state
         self.notices = list(notices or [])
         self.controls.set_state(state)

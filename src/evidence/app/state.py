@@ -3,12 +3,14 @@
 Everything a link must reproduce (tab, outcome, effect type, window, estimator or the Bayesian
 model with its prior scale and benefit threshold, CI method,
 filters, groups, pre-post correlation, risk-of-bias filter, appraisal section, ...) is one
-frozen :class:`ViewState`. The query string and every widget value are **untrusted input**: a
-crafted link or a crafted widget (comm) message can carry anything. Each value is therefore
-checked against the allowed values that :mod:`evidence.compare`, :mod:`evidence.meta` and
-:mod:`evidence.appraisal.rob` define, by plain membership or a strict
-number pattern; nothing is evaluated, used as a path or echoed unescaped. An unknown value
-falls back to the default and produces a notice the app shows.
+frozen :class:`ViewState`: the analysis :class:`~evidence.analysis.question.Question` plus the
+view's own fields, with one codec between URL parameter names and those fields (the URL names
+are public: saved links use them). The query string and every widget value are **untrusted
+input**: a crafted link or a crafted widget (comm) message can carry anything. Each value is
+therefore checked against the allowed values that :mod:`evidence.compare`, :mod:`evidence.meta`
+and :mod:`evidence.appraisal.rob` define, by plain membership or a strict number pattern;
+nothing is evaluated, used as a path or echoed unescaped. An unknown value falls back to the
+default and produces a notice the app shows.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import math
 import os
 import re
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -36,7 +38,6 @@ from evidence.compare import (
     Question,
 )
 from evidence.meta import METHODS
-from evidence.vocab import DEFAULT_CONFIDENCE, DEFAULT_GROUPS, DEFAULT_OUTCOME
 
 TABS = ("studies", "compare", "robustness", "appraisal")
 #: Sections of the Appraisal tab.
@@ -84,42 +85,24 @@ class InvalidValue(ValueError):
 
 @dataclass(frozen=True)
 class ViewState:
-    """What the dashboard shows. Field names are the URL parameter names."""
+    """What the dashboard shows: the review's :class:`Question` and the view's own choices.
 
+    The question keeps :class:`Question`'s field names; the view's own fields are named as their
+    URL parameters. The URL codec below (:data:`QUESTION_PARAMS`) is the one place that renames.
+    """
+
+    question: Question = field(default_factory=Question)
     tab: str = "compare"
-    outcome: str = DEFAULT_OUTCOME
-    effect: str = "change"
-    window: str = "latest"
-    estimator: str = "REML"
+    estimator: str = "REML"  # the last frequentist estimator (kept while the model is Bayesian)
     model: str = "frequentist"
     prior: str = ""  # half-normal scale of tau; "" = the outcome's default
     threshold: str = ""  # benefit threshold (display units); "" = the outcome's default
     test: str = "z"
-    design: str = "all"
-    confidence: str = DEFAULT_CONFIDENCE
-    population: str = "all"
-    groups: tuple[str, ...] = DEFAULT_GROUPS
-    corr: float = 0.5
-    measure: str = "OR"
-    rob: str = "all"
+    rob: str = "all"  # a filter of the pooled studies, applied after the question's effects
     scope: str = "all"
     section: str = "claims"
     tool: str = "all"
     study: str = ""
-
-    def question(self) -> Question:
-        """The compare-layer question this view asks (validated again by Question)."""
-        return Question(
-            outcome=self.outcome,
-            effect=self.effect,  # type: ignore[arg-type]
-            window=self.window,
-            design=self.design,
-            confidence=self.confidence,
-            population=self.population,
-            groups=self.groups,
-            ri=self.corr,
-            binary_measure=self.measure,
-        )
 
     def with_(self, **changes: Any) -> ViewState:
         return replace(self, **changes)
@@ -135,7 +118,63 @@ class ViewState:
 
 
 DEFAULT = ViewState()
-FIELDS = tuple(f.name for f in fields(ViewState))
+
+# --- the URL codec: URL parameter names <-> the state's fields ---------------------------------
+
+#: URL parameter -> Question field, for the parameters that set the question. The URL names are
+#: public (saved links carry them), so they stay even where Question's name differs.
+QUESTION_PARAMS: dict[str, str] = {
+    "outcome": "outcome",
+    "effect": "effect",
+    "window": "window",
+    "design": "design",
+    "confidence": "confidence",
+    "population": "population",
+    "groups": "groups",
+    "corr": "ri",
+    "measure": "binary_measure",
+}
+#: Every URL parameter, in the order a link lists them (the others are ViewState's own fields).
+PARAMS = (
+    "tab",
+    "outcome",
+    "effect",
+    "window",
+    "estimator",
+    "model",
+    "prior",
+    "threshold",
+    "test",
+    "design",
+    "confidence",
+    "population",
+    "groups",
+    "corr",
+    "measure",
+    "rob",
+    "scope",
+    "section",
+    "tool",
+    "study",
+)
+if set(PARAMS) != set(QUESTION_PARAMS) | {f.name for f in fields(ViewState)} - {"question"}:
+    raise AssertionError("PARAMS must name every field of the state once")  # pragma: no cover
+
+
+def param(state: ViewState, name: str) -> Any:
+    """The value of URL parameter ``name`` in ``state``."""
+    if name in QUESTION_PARAMS:
+        return getattr(state.question, QUESTION_PARAMS[name])
+    return getattr(state, name)
+
+
+def with_params(state: ViewState, **values: Any) -> ViewState:
+    """``state`` with URL parameters set to (already validated) values."""
+    asked = {QUESTION_PARAMS[k]: v for k, v in values.items() if k in QUESTION_PARAMS}
+    own = {k: v for k, v in values.items() if k not in QUESTION_PARAMS}
+    if asked:
+        own["question"] = state.question.with_(**asked)
+    return replace(state, **own)
 
 
 def shown(value: object) -> str:
@@ -248,7 +287,7 @@ def update(
     try:
         if name == "estimator":
             return state.with_(estimator=coerce(name, value, studies), model="frequentist"), ""
-        return state.with_(**{name: coerce(name, value, studies)}), ""
+        return with_params(state, **{name: coerce(name, value, studies)}), ""
     except InvalidValue as exc:
         return state, f"Ignored a value for {name}: {exc}."
 
@@ -273,7 +312,7 @@ def parse_query(query: str | None, studies: Collection[str] = ()) -> tuple[ViewS
         return DEFAULT, ["The link has too many settings: all were ignored."]
     values: dict[str, str] = {}
     for key, value in pairs:
-        if key not in FIELDS:
+        if key not in PARAMS:
             notices.append(f"Unknown setting {shown(key)} in the link: ignored.")
         elif key in values:
             notices.append(f"Setting {key!r} appears twice in the link: the first is used.")
@@ -282,9 +321,9 @@ def parse_query(query: str | None, studies: Collection[str] = ()) -> tuple[ViewS
     state = DEFAULT
     for key, value in values.items():
         try:
-            state = state.with_(**{key: coerce(key, value, studies)})
+            state = with_params(state, **{key: coerce(key, value, studies)})
         except InvalidValue as exc:
-            default = getattr(DEFAULT, key)
+            default = param(DEFAULT, key)
             if isinstance(default, tuple):
                 default = ",".join(default)
             notices.append(
@@ -297,9 +336,9 @@ def parse_query(query: str | None, studies: Collection[str] = ()) -> tuple[ViewS
 def to_query(state: ViewState) -> str:
     """The query string (without '?') of every setting that differs from the default."""
     pairs = []
-    for name in FIELDS:
-        value = getattr(state, name)
-        if value == getattr(DEFAULT, name):
+    for name in PARAMS:
+        value = param(state, name)
+        if value == param(DEFAULT, name):
             continue
         if isinstance(value, tuple):
             value = ",".join(value)

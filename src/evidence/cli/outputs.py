@@ -64,16 +64,16 @@ def _correlation_problem(value: float) -> str | None:
 
 def _settings(args: argparse.Namespace):  # -> report.Settings (imported late: the CLI starts fast)
     from evidence import report
+    from evidence.compare import Question
 
     return report.Settings(
         outcomes=tuple(args.outcome) if args.outcome else report.REPORT_OUTCOMES,
         effects=("change", "control") if args.effect == "both" else (args.effect,),
         method=args.estimator,
         test=args.test,
-        design=args.design,
-        confidence=args.confidence,
-        window=args.window,
-        ri=args.corr,
+        base=Question(
+            design=args.design, confidence=args.confidence, window=args.window, ri=args.corr
+        ),
     )
 
 
@@ -149,10 +149,9 @@ def _export_r(args: argparse.Namespace) -> int:
     except ExportError as exc:
         print(f"evidence export-r: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    settings = _settings(args)
     try:
         # The same questions as the report: every outcome x effect of the settings.
-        settings.question(settings.outcomes[0], settings.effects[0])
+        settings = _settings(args)
     except ValueError as exc:  # e.g. a correlation outside [-1, 1]
         print(f"evidence export-r: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -138,14 +138,15 @@ class AppraisalView(BaseView):
         self.built[section] = key
 
     def _key(self, section: str, s: ViewState) -> Hashable:
+        q = s.question
         if section == "claims":
-            return (s.confidence, s.estimator)
+            return (q.confidence, s.estimator)
         if section == "rob":
             return (s.tool,)
         if section == "certainty":
             outcomes = self.certainty.all_outcomes_on()
-            return (s.window, s.confidence, s.estimator, s.outcome, s.groups, outcomes)
-        return (s.confidence, s.population, s.window, s.groups)
+            return (q.window, q.confidence, s.estimator, q.outcome, q.groups, outcomes)
+        return (q.confidence, q.population, q.window, q.groups)
 
     def _draw(self, name: str, fig: go.Figure) -> None:
         self.panes[name].draw(fig)
@@ -204,20 +205,21 @@ class AppraisalView(BaseView):
         from evidence.appraisal import flow as F
         from evidence.figures.flow import flow_diagram
 
+        q = state.question
         counts = self.analysis.cached(
-            ("flow", state.confidence, state.population, state.window, state.groups),
+            ("flow", q.confidence, q.population, q.window, q.groups),
             lambda: F.counts(
                 self.data,
-                groups=state.groups,
-                confidence=state.confidence,
-                population=state.population,
-                window=state.window,
+                groups=q.groups,
+                confidence=q.confidence,
+                population=q.population,
+                window=q.window,
             ),
         )
         settings = (
-            f"{CONFIDENCE_FILTERS[state.confidence][0]} \u00b7 "
-            f"{POPULATION_FILTERS[state.population][0]} \u00b7 {WINDOWS[state.window][0]} \u00b7 "
-            f"{', '.join(state.groups)}"
+            f"{CONFIDENCE_FILTERS[q.confidence][0]} \u00b7 "
+            f"{POPULATION_FILTERS[q.population][0]} \u00b7 {WINDOWS[q.window][0]} \u00b7 "
+            f"{', '.join(q.groups)}"
         )
         self._draw("flow-plot", flow_diagram(counts.boxes, counts.per_outcome, subtitle=settings))
         rows = [

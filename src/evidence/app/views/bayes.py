@@ -49,7 +49,7 @@ class BayesPanel:
     def _fit(self, state: ViewState) -> tuple[BayesPooled | None, TauPrior, TauPrior]:
         """The fitted model of ``state`` (None when the outcome has no prior scale), the prior
         used and the outcome's default prior."""
-        q = state.question()
+        q = state.question
         data = self.analysis.data
         default = self.analysis.cached(("tau_prior", q), lambda: default_tau_prior(data, q))
         prior = default
@@ -78,7 +78,7 @@ class BayesPanel:
         return out
 
     def show(self, state: ViewState) -> None:
-        q = state.question()
+        q = state.question
         key = (q, state.rob, state.prior, state.threshold)
         if key == self.built_for:
             return

@@ -62,14 +62,15 @@ class CertaintySection:
         from evidence.appraisal.schema import GRADE_GROUPS, GRADE_OUTCOMES
         from evidence.schema import DatasetError
 
+        q = state.question
         try:
             sof = self.analysis.cached(
-                ("sof", state.window, state.confidence, state.estimator),
+                ("sof", q.window, q.confidence, state.estimator),
                 lambda: G.draft(
                     self.data,
                     self.analysis.rob,
-                    window=state.window,
-                    confidence=state.confidence,
+                    window=q.window,
+                    confidence=q.confidence,
                     method=state.estimator,
                     test="knha",
                 ),
@@ -80,14 +81,14 @@ class CertaintySection:
         note = ""
         rows = sof
         if not self.all_outcomes_on():
-            if state.outcome in GRADE_OUTCOMES:
-                rows = rows[rows["outcome"] == state.outcome]
+            if q.outcome in GRADE_OUTCOMES:
+                rows = rows[rows["outcome"] == q.outcome]
             else:
                 note = (
                     f"<p>GRADE is drafted for {len(GRADE_OUTCOMES)} outcomes, not for "
-                    f"{escape(OUTCOME_LABELS[state.outcome])}: every outcome is shown.</p>"
+                    f"{escape(OUTCOME_LABELS[q.outcome])}: every outcome is shown.</p>"
                 )
-        groups = [g for g in state.groups if g in GRADE_GROUPS]
+        groups = [g for g in q.groups if g in GRADE_GROUPS]
         rows = rows[rows["group"].isin(groups)]
         counts = G.certainty_counts(rows)
         summary = " ".join(
@@ -99,8 +100,8 @@ class CertaintySection:
             + note
             + f"<p class='ev-muted'>Pooled with {escape(state.estimator)} and Knapp-Hartung "
             f"intervals (GRADE always uses them: with few studies a Wald interval is too "
-            f"narrow); {escape(WINDOWS[state.window][0])}; "
-            f"{escape(CONFIDENCE_FILTERS[state.confidence][0])}; the sidebar's cell groups. "
+            f"narrow); {escape(WINDOWS[q.window][0])}; "
+            f"{escape(CONFIDENCE_FILTERS[q.confidence][0])}; the sidebar's cell groups. "
             "Under each row, click for its GRADE steps and their reasons; the rules are in "
             "docs/appraisal.md.</p>"
             f"<div class='ev-counts'>{summary}</div>"

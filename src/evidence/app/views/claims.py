@@ -50,6 +50,7 @@ class ClaimsSection:
         from evidence.appraisal import claims as C
         from evidence.schema import DatasetError
 
+        q = state.question
         try:
             audit = self.analysis.cached(
                 ("claims-audit",), lambda: C.load(self.data.root, self.data)
@@ -59,9 +60,9 @@ class ClaimsSection:
             self.claims.value = problem_note("data/claims.csv", exc)
             return
         central = self.analysis.cached(
-            ("central", state.confidence, state.estimator),
+            ("central", q.confidence, state.estimator),
             lambda: C.central_claim(
-                self.data, method=state.estimator, test="knha", confidence=state.confidence
+                self.data, method=state.estimator, test="knha", confidence=q.confidence
             ),
         )
         rows = audit[audit["topic"] == "central"]
@@ -143,6 +144,7 @@ class ClaimsSection:
         )
 
     def _central_html(self, row: Any, central: Any, state: ViewState) -> str:
+        q = state.question
         groups = central.groups
         group_rows = [
             (
@@ -194,7 +196,7 @@ class ClaimsSection:
         )
         return (
             "<div class='ev-central'>" + head + "<p><b>What the dataset can say</b> (numbers used: "
-            f"{escape(CONFIDENCE_FILTERS[state.confidence][0])}; {escape(state.estimator)} with "
+            f"{escape(CONFIDENCE_FILTERS[q.confidence][0])}; {escape(state.estimator)} with "
             f"Knapp-Hartung intervals; <b>{escape(verdict_line)}</b>):</p><ul>"
             + "".join(f"<li>{escape(line)}</li>" for line in central.lines)
             + "</ul><details class='ev-central-numbers'><summary>The numbers behind these "

@@ -94,7 +94,7 @@ class CompareView(BaseView):
 
     def figure(self, state: ViewState) -> go.Figure:
         """The forest plot of ``state``, built afresh (what :meth:`show` draws in place)."""
-        q = state.question()
+        q = state.question
         pooled = self.analysis.pooled(q, state.estimator, state.test, state.rob)
         label = rob_module.ROB_FILTERS[state.rob][0]
         left_out = int(pooled.effects.attrs.get("rob_left_out", 0))
@@ -106,7 +106,7 @@ class CompareView(BaseView):
     @staticmethod
     def stem(state: ViewState) -> str:
         """Download file names: what the plot shows (the browser adds the date)."""
-        q = state.question()
+        q = state.question
         if q.effect == "control":
             effect = "vs-control_" + (q.measure if q.binary else "")
         else:
@@ -118,7 +118,7 @@ class CompareView(BaseView):
             self._show_bayes(state)
             return
         show_only(self.box, self._frequentist)
-        q = state.question()
+        q = state.question
         key = (q, state.estimator, state.test, state.rob)
         if key == self.built_for:
             return

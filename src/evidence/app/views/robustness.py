@@ -57,7 +57,7 @@ class RobustnessView(BaseView):
         self.scope.value = state.scope
 
     def show(self, state: ViewState) -> None:
-        key = (state.question(), state.estimator, state.test, state.scope, state.rob)
+        key = (state.question, state.estimator, state.test, state.scope, state.rob)
         if key == self.built_for:
             return
         from evidence import robustness as R
