@@ -11,7 +11,7 @@ import pytest
 from plotly.utils import PlotlyJSONEncoder
 
 import evidence
-from evidence.app.state import DEFAULT
+from evidence.app.state import DEFAULT, param, with_params
 from evidence.figures import style
 
 from .conftest import ROOT
@@ -43,11 +43,12 @@ def test_a_setting_shown_again_is_what_it_first_showed(data, name, value):
     app.change(name, value)
     other = _shown(app)
     assert other != first
-    app.change(name, getattr(DEFAULT, name))  # back: from the cache
+    app.change(name, param(DEFAULT, name))  # back: from the cache
     assert _shown(app) == first
     app.change(name, value)
     assert _shown(app) == other
-    assert _shown(App(data, DEFAULT.with_(**{name: value}))) == other  # as a fresh app draws it
+    fresh = App(data, with_params(DEFAULT, **{name: value}))
+    assert _shown(fresh) == other  # as a fresh app draws it
 
 
 def test_template_is_plotly_white_for_the_trace_types_we_draw(data):
