@@ -3,7 +3,8 @@
     python benchmarks/bench_app.py               # everything, 12 runs each (about 10 minutes)
     python benchmarks/bench_app.py --runs 20     # steadier percentiles
     python benchmarks/bench_app.py --skip-large --skip-appraisal --viewers 0   # the core only
-    python benchmarks/bench_app.py --app-src /tmp/old   # an export of another commit, same run
+    python benchmarks/bench_app.py --app-src /tmp/old   # an export of another commit
+    python benchmarks/bench_app.py --before-src /tmp/old  # before/after, taking turns
 
 The baseline is ``benchmarks/bare.ipynb`` (one Dropdown, one plotly FigureWidget), served the
 default way (``voila bare.ipynb``: a fresh kernel per page, the lab template); the app by
@@ -312,58 +313,79 @@ JS_PAGE_FACTS = """() => {
 
 
 def time_to_interactive(
-    browser, server: Server, selector: str, runs: int, min_kernels: int, settle_ms: int = 2000
-) -> tuple[list[float], list[dict]]:
-    """Page loads in fresh contexts: seconds until ``selector`` is drawn, and each page's
+    browser,
+    servers: Server | list[Server],
+    selector: str,
+    runs: int,
+    min_kernels: int,
+    settle_ms: int = 2000,
+) -> dict[str, tuple[list[float], list[dict]]]:
+    """Page loads in fresh contexts, the servers taking turns (so that a change in the
+    machine's load hits them alike): seconds until ``selector`` is drawn, and each page's
     main-thread work (Chrome's counters, from navigation until the page settled ``settle_ms``
-    after the plot was drawn) with what it loaded (scripts, widget views, DOM nodes)."""
-    times, work = [], []
+    after the plot was drawn) with what it loaded (scripts, widget views, DOM nodes); by
+    server name."""
+    servers = servers if isinstance(servers, list) else [servers]
+    out: dict[str, tuple[list[float], list[dict]]] = {s.name: ([], []) for s in servers}
     blocked: list[str] = []
     for i in range(runs):
-        server.wait_idle(min_kernels)
-        context, page = new_page(browser, blocked)
-        cdp = context.new_cdp_session(page)
-        cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
-        start = time.perf_counter()
-        page.goto(server.url, wait_until="commit", timeout=TIMEOUT_MS)
-        page.wait_for_selector(selector, timeout=TIMEOUT_MS)
-        times.append(time.perf_counter() - start)
-        page.wait_for_timeout(settle_ms)
-        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-        facts = page.evaluate(JS_PAGE_FACTS)
-        work.append({k: metrics.get(k, 0.0) * 1000 for k in MAIN_THREAD} | facts)
-        print(
-            f"  {server.name} page {i + 1}: {times[-1]:.2f} s, main thread "
-            f"{work[-1]['TaskDuration']:.0f} ms (script {work[-1]['ScriptDuration']:.0f} ms), "
-            f"{facts['scripts']} scripts {facts['script_kb']:.0f} kB, "
-            f"{facts['widget_views']} widget views"
-        )
-        context.close()
+        for server in servers:
+            times, work = out[server.name]
+            server.wait_idle(min_kernels)
+            context, page = new_page(browser, blocked)
+            cdp = context.new_cdp_session(page)
+            cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
+            start = time.perf_counter()
+            page.goto(server.url, wait_until="commit", timeout=TIMEOUT_MS)
+            page.wait_for_selector(selector, timeout=TIMEOUT_MS)
+            times.append(time.perf_counter() - start)
+            page.wait_for_timeout(settle_ms)
+            got = cdp.send("Performance.getMetrics")["metrics"]
+            metrics = {m["name"]: m["value"] for m in got}
+            facts = page.evaluate(JS_PAGE_FACTS)
+            work.append({k: metrics.get(k, 0.0) * 1000 for k in MAIN_THREAD} | facts)
+            print(
+                f"  {server.name} page {i + 1}: {times[-1]:.2f} s, main thread "
+                f"{work[-1]['TaskDuration']:.0f} ms (script {work[-1]['ScriptDuration']:.0f} "
+                f"ms), {facts['scripts']} scripts {facts['script_kb']:.0f} kB, "
+                f"{facts['widget_views']} widget views"
+            )
+            context.close()
     if blocked:
-        print(f"  {server.name}: blocked {len(set(blocked))} non-local URL(s): {set(blocked)}")
-    return times, work
+        print(f"  blocked {len(set(blocked))} non-local URL(s): {set(blocked)}")
+    return out
 
 
 def control_latencies(
-    page, plot: str, controls: list[tuple[str, str, str, tuple[str, ...]]], runs: int
-) -> dict[str, list[float | None]]:
-    """Each control ``runs`` times, alternating between its two values, 0.4 s apart: ms from
-    the change until the plot's DOM changed and a frame was painted (None: no change in 15 s)."""
-    out: dict[str, list[float | None]] = {}
-    for name, selector, kind, values in controls:
-        out[name] = []
+    pages: dict[str, object],
+    plot: str,
+    controls: list[tuple[str, str, str, tuple[str, ...]]],
+    runs: int,
+) -> dict[str, dict[str, list[float | None]]]:
+    """Each control ``runs`` times on each page (the pages taking turns), alternating between
+    its two values, 0.4 s apart: ms from the change until the plot's DOM changed and a frame
+    was painted (None: no change in 15 s); by page name, then control."""
+    out: dict[str, dict[str, list[float | None]]] = {name: {} for name in pages}
+    for control, selector, kind, values in controls:
+        for name in pages:
+            out[name][control] = []
         for i in range(runs):
-            page.wait_for_timeout(400)
-            ms = page.evaluate(JS_CONTROL, [selector, kind, values[i % 2], plot, 15000])
-            if ms == -1:  # already showing that value (the first change of a control)
-                ms = page.evaluate(JS_CONTROL, [selector, kind, values[(i + 1) % 2], plot, 15000])
-            out[name].append(ms)
-        if runs % 2:  # back to the default, so that the next control starts from the same page
-            page.wait_for_timeout(400)
-            page.evaluate(JS_CONTROL, [selector, kind, values[1], plot, 15000])
-        got = [x for x in out[name] if x is not None]
-        med = f"{statistics.median(got):.0f} ms" if got else "-"
-        print(f"  {name}: median {med}, {len(out[name]) - len(got)} without a plot change")
+            for name, page in pages.items():
+                page.wait_for_timeout(400)
+                ms = page.evaluate(JS_CONTROL, [selector, kind, values[i % 2], plot, 15000])
+                if ms == -1:  # already showing that value (the first change of a control)
+                    ms = page.evaluate(
+                        JS_CONTROL, [selector, kind, values[(i + 1) % 2], plot, 15000]
+                    )
+                out[name][control].append(ms)
+        for name, page in pages.items():
+            if runs % 2:  # back to the default: the next control starts from the same page
+                page.wait_for_timeout(400)
+                page.evaluate(JS_CONTROL, [selector, kind, values[1], plot, 15000])
+            got = [x for x in out[name][control] if x is not None]
+            med = f"{statistics.median(got):.0f} ms" if got else "-"
+            missed = len(out[name][control]) - len(got)
+            print(f"  {name} {control}: median {med}, {missed} without a plot change")
     return out
 
 
@@ -476,14 +498,23 @@ def median_of(rows: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in rows)
 
 
-def viewers_round(n: int, work: Path) -> dict:
+def viewers_round(n: int, work: Path, root: Path, env: dict) -> dict:
     """``n`` scripted viewers (kernel-level clients, benchmarks/bench_load.py --mode protocol)
-    arriving at once on a fresh ``evidence serve`` with a preheated pool of ``n``."""
+    arriving at once on a fresh ``evidence serve`` of ``root`` with a preheated pool of ``n``."""
     import asyncio
 
     import bench_load  # benchmarks/bench_load.py, beside this script
 
-    return asyncio.run(bench_load.one_round(n, n, n, work, "protocol"))
+    saved = os.environ.get("PYTHONPATH")
+    os.environ.pop("PYTHONPATH", None)
+    if env.get("PYTHONPATH"):  # bench_load's server takes this process's environment
+        os.environ["PYTHONPATH"] = env["PYTHONPATH"]
+    try:
+        return asyncio.run(bench_load.one_round(n, n, n, work, "protocol", root=root))
+    finally:
+        os.environ.pop("PYTHONPATH", None)
+        if saved is not None:
+            os.environ["PYTHONPATH"] = saved
 
 
 def git_label(root: Path) -> str:
@@ -511,6 +542,13 @@ def main(argv: list[str] | None = None) -> int:
         help="serve the app (code and data) from this source tree instead of this checkout, "
         "e.g. an export of an older commit, to compare it in the same conditions",
     )
+    parser.add_argument(
+        "--before-src",
+        type=Path,
+        help="also serve this source tree's app (e.g. an export of an older commit) as "
+        "'before', taking turns with the app in every browser measure, for before/after ratios "
+        "under the same load",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     runs = max(3, args.runs)
@@ -531,7 +569,9 @@ def main(argv: list[str] | None = None) -> int:
     env.pop("EVIDENCE_ROOT", None)
     if args.app_src is not None:  # the servers and their kernels import that tree's evidence
         env["PYTHONPATH"] = str(app_root / "src")
-        os.environ["PYTHONPATH"] = env["PYTHONPATH"]  # bench_load's server inherits it
+    before_root = args.before_src.resolve() if args.before_src else None
+    before_env = {**env, "PYTHONPATH": str(before_root / "src")} if before_root else env
+    before: dict[str, object] = {}
     servers: list[Server] = []
     appraisal: dict[str, list[float]] = {}
     try:
@@ -551,12 +591,15 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
             servers.append(bare)
             bare.wait_ready("Voil")
-            bare_tti, bare_work = time_to_interactive(browser, bare, PLOT, runs, 0)
+            bare_tti, bare_work = time_to_interactive(browser, bare, PLOT, runs, 0)["bare"]
             context, page = open_page(browser, bare, PLOT)
             bare_lat = latencies(page, ".bare-design", "body", BARE_VALUES, runs)
             bare_ctl = control_latencies(
-                page, "body", [("bare dropdown", ".bare-design", "select", ("RCT", "All"))], runs
-            )["bare dropdown"]
+                {"bare": page},
+                "body",
+                [("bare dropdown", ".bare-design", "select", ("RCT", "All"))],
+                runs,
+            )["bare"]["bare dropdown"]
             context.close()
             bare_rss = bare.rss_mb()
             bare.stop()
@@ -569,15 +612,48 @@ def main(argv: list[str] | None = None) -> int:
                 app_root, env, work / "app.log",
             )  # fmt: skip
             servers.append(app)
-            app.wait_ready("is filled with")
-            app.wait_idle(2)
-            app_rss_idle = app.rss_mb()  # preheated kernels: the notebook ran, nobody changed
-            app_tti, app_work = time_to_interactive(browser, app, ".ev-forest " + PLOT, runs, 2)
-            app.wait_idle(2)
-            context, page = open_page(browser, app, ".ev-forest " + PLOT)
-            kernel = page_kernel(page, app)
-            rss_loaded = rss_of(kernel)
-            app_ctl = control_latencies(page, ".ev-forest", APP_CONTROLS, runs)
+            apps = [app]
+            if before_root is not None:
+                print(f"  and, taking turns with it, the app of {before_root} ('before')")
+                old = Server(
+                    "before",
+                    [sys.executable, "-m", "evidence.cli", "serve", "--no-browser", "--port",
+                     "{port}", "--root", str(before_root)],
+                    before_root, before_env, work / "before.log",
+                )  # fmt: skip
+                servers.append(old)
+                apps.append(old)
+            for server in apps:
+                server.wait_ready("is filled with")
+            for server in apps:
+                server.wait_idle(2)
+            rss_idle = {s.name: s.rss_mb() for s in apps}  # preheated: the notebook ran
+            app_rss_idle = rss_idle["app"]
+            loads = time_to_interactive(browser, apps, ".ev-forest " + PLOT, runs, 2)
+            app_tti, app_work = loads["app"]
+            for server in apps:
+                server.wait_idle(2)
+            opened = {s.name: open_page(browser, s, ".ev-forest " + PLOT) for s in apps}
+            kernels = {s.name: page_kernel(opened[s.name][1], s) for s in apps}
+            loaded = {name: rss_of(pid) for name, pid in kernels.items()}
+            ctl = control_latencies(
+                {name: page for name, (_, page) in opened.items()}, ".ev-forest", APP_CONTROLS, runs
+            )
+            app_ctl = ctl["app"]
+            context, page = opened.pop("app")
+            kernel = kernels["app"]
+            rss_loaded = loaded["app"]
+            if before_root is not None:
+                before |= {
+                    "tti": loads["before"][0],
+                    "main_thread": loads["before"][1],
+                    "control_latency_ms": ctl["before"],
+                    "rss_idle_mb": rss_idle["before"],
+                    "rss_page_loaded_mb": loaded["before"],
+                    "rss_page_after_changes_mb": rss_of(kernels["before"]),
+                }
+                opened.pop("before")[0].close()
+                apps[1].stop()
             app_est = latencies(page, ".ev-estimator", ".ev-forest", APP_ESTIMATORS, runs)
             app_out = latencies(page, ".ev-outcome", ".ev-forest", APP_OUTCOMES, runs)
             app_rob = latencies(page, ".ev-rob", ".ev-forest", APP_ROB, runs)
@@ -615,12 +691,19 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
 
         rounds = {}
+        before_rounds = {}
         if args.viewers:
             for n in sorted({1, args.viewers}):
-                print(f"\n{n} scripted viewer(s) at once (kernel-level clients, pool {n})")
-                rounds[n] = viewers_round(n, work)
-                lat = rounds[n]["latency"]
-                print(f"  {len(lat)} changes, {len(rounds[n]['errors'])} errors")
+                for name, root, env_n, into in (
+                    ("app", app_root, env, rounds),
+                    ("before", before_root, before_env, before_rounds),
+                ):
+                    if root is None:
+                        continue
+                    print(f"\n{n} scripted viewer(s) at once on {name} (kernel-level, pool {n})")
+                    into[n] = viewers_round(n, work, root, env_n)
+                    lat = into[n]["latency"]
+                    print(f"  {len(lat)} changes, {len(into[n]['errors'])} errors")
     finally:
         for server in servers:
             server.stop()
@@ -716,9 +799,58 @@ def main(argv: list[str] | None = None) -> int:
         "targets: control p95 <= 100 ms; main thread app / bare <= 0.5; 20 viewers p95 < 300 ms;"
         " kernel <= 120 MB"
     )
+    if before:
+        report_before(before, before_rounds, results, bare_work, args.viewers)
+        results["before"] = before | {"root": str(before_root)}
+        results["before_viewers"] = {str(n): r for n, r in before_rounds.items()}
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
     return 0
+
+
+def report_before(
+    before: dict, rounds: dict, results: dict, bare_work: list[dict], viewers: int
+) -> None:
+    """The app against 'before' (--before-src), measured taking turns in the same run."""
+    print("\n== after (the app) against before (--before-src), taking turns in this run ==")
+    for name, new, old in (("time-to-interactive s", results["tti_app"], before["tti"]),):
+        (nm, np95), (om, op95) = summary(new), summary(old)
+        print(f"  {name:<26} before {om:7.2f} / {op95:7.2f}   after {nm:7.2f} / {np95:7.2f}"
+              f"   (median / p95)")  # fmt: skip
+    for key in ("TaskDuration", "ScriptDuration"):
+        old = median_of(before["main_thread"], key)
+        new = median_of(results["main_thread_app"], key)
+        bare = median_of(bare_work, key)
+        print(f"  main thread {key:<14} before {old:6.0f} ms   after {new:6.0f} ms   "
+              f"bare {bare:6.0f} ms   after / bare {new / bare:4.2f}")  # fmt: skip
+    print(f"  {'control':<26} {'before median / p95':>22} {'after median / p95':>22}  p95 ratio")
+    for control, values in results["control_latency_app_ms"].items():
+        new = [x for x in values if x is not None]
+        old = [x for x in before["control_latency_ms"][control] if x is not None]
+        if not new or not old:
+            print(f"  {control:<26} (no plot change)")
+            continue
+        (nm, np95), (om, op95) = summary(new), summary(old)
+        print(f"  {control:<26} {om:10.0f} / {op95:7.0f}   {nm:10.0f} / {np95:7.0f}"
+              f"   {np95 / op95:5.2f}")  # fmt: skip
+    idle_old = statistics.median(before["rss_idle_mb"]) if before["rss_idle_mb"] else 0.0
+    idle_new = statistics.median(results["rss_app_idle_mb"]) if results["rss_app_idle_mb"] else 0.0
+    print(f"  kernel MB after load: before {idle_old:.0f}, after {idle_new:.0f}; page kernel "
+          f"after the changes: before {before['rss_page_after_changes_mb']}, after "
+          f"{results['rss_app_page_after_changes_mb']}")  # fmt: skip
+    import bench_load
+
+    for n, r in rounds.items():
+        lat = r["latency"]
+        if lat:
+            print(f"  before, {n} viewer(s): latency median {statistics.median(lat) * 1000:.0f} "
+                  f"ms, p95 {bench_load.pct(lat, 0.95) * 1000:.0f} ms, "
+                  f"{len(r['errors'])} errors")  # fmt: skip
+    after = results.get("viewers", {}).get(str(viewers))
+    if after and after["latency"]:
+        lat = after["latency"]
+        print(f"  after,  {viewers} viewer(s): latency median {statistics.median(lat) * 1000:.0f} "
+              f"ms, p95 {bench_load.pct(lat, 0.95) * 1000:.0f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

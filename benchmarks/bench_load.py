@@ -123,7 +123,7 @@ def free_port() -> int:
 class Server:
     """``evidence serve`` in its own process group, on a free loopback port."""
 
-    def __init__(self, pool: int, cap: int, log: Path) -> None:
+    def __init__(self, pool: int, cap: int, log: Path, root: Path = ROOT) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = log
@@ -138,8 +138,8 @@ class Server:
         with log.open("w") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "evidence.cli", "serve", "--no-browser", "--port",
-                 str(self.port), "--root", str(ROOT)],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                 str(self.port), "--root", str(root)],
+                cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
 
     def kernels(self) -> list[int]:
@@ -440,9 +440,17 @@ async def browser_round(
 
 
 async def one_round(
-    n: int, pool: int, cap: int, work: Path, mode: str = "browser", spread: float = 0.0
+    n: int,
+    pool: int,
+    cap: int,
+    work: Path,
+    mode: str = "browser",
+    spread: float = 0.0,
+    root: Path = ROOT,
 ) -> dict:
-    server = Server(pool, cap, work / f"server-{mode}-{n}.log")
+    """One round of ``n`` viewers on a fresh server of the project at ``root`` (its code too,
+    when the environment's PYTHONPATH names ``root/src``)."""
+    server = Server(pool, cap, work / f"server-{mode}-{n}-{os.getpid()}-{time.time_ns()}.log", root)
     try:
         ready = server.wait_ready()
         idle = server.memory()
