@@ -170,7 +170,12 @@ def test_forest_locators_in_hover(data):
     q = Question()
     frame = effects(data, q).assign(locators="Table 2")
     fig = forest_plot(pool(frame, q))
-    assert all("Table 2 (data/outcomes.csv:" in h for h in trace(fig, "studies").hovertext)
+    hovers = trace(fig, "studies").hovertext
+    # the locator, not lines of a data file a viewer cannot open (issue 14)
+    assert all("read in: Table 2" in h and "outcomes.csv" not in h for h in hovers)
+    assert not any("click for the record" in h for h in hovers)  # nothing to click by default
+    hovers = trace(forest_plot(pool(frame, q), click_hint=True), "studies").hovertext
+    assert all(h.endswith("<br><i>click for the record</i>") for h in hovers)
 
 
 def test_forest_ratio_is_back_transformed_on_a_log_axis(data):

@@ -1,5 +1,6 @@
 """The Compare view: forest plot, plain-language summary, heterogeneity table and the study
-arms that are not in the plot (each with its reason)."""
+arms that are not in the plot (each with its reason); a click on a study's square opens its
+record beside the plot (views/record.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import plotly.graph_objects as go
 from evidence.app.html import escape
 from evidence.app.state import ViewState
 from evidence.app.views import BaseView, Context
+from evidence.app.views.record import HINT, record_html
 from evidence.app.widgets import DownloadItem, FigurePane, classed, show_only, slug
 from evidence.appraisal import rob as rob_module
 from evidence.compare import (
@@ -26,6 +28,7 @@ from evidence.compare import (
     subgroup_sentence,
     summary,
     to_display,
+    unit_of,
 )
 from evidence.figures.forest import forest_plot
 from evidence.figures.style import fmt, fmt_p
@@ -50,10 +53,15 @@ class CompareView(BaseView):
         self.summary = classed(W.HTML(), "ev-summary")
         self.heterogeneity = classed(W.HTML(), "ev-heterogeneity")
         self.excluded = classed(W.HTML(), "ev-excluded")
+        # The record of the clicked study arm, beside the plot, above the arms not in it
+        self.record = classed(W.HTML(HINT), "ev-record-panel")
+        self.side = classed(W.VBox([self.record, self.excluded]), "ev-forest-side")
+        self.selected: tuple[str, str] | None = None  # (citekey, arm) of the record shown
+        self._clickable: Any = None  # the studies trace whose clicks are listened to
         self.box = W.VBox(
             [
                 W.HBox(
-                    [self.forest_box, self.excluded],
+                    [self.forest_box, self.side],
                     layout=W.Layout(flex_flow="row wrap", width="100%"),
                 ),
                 self.summary,
@@ -101,7 +109,41 @@ class CompareView(BaseView):
         note = ""
         if state.rob != "all":
             note = f"{label} ({left_out} {'arm' if left_out == 1 else 'arms'} left out)"
-        return forest_plot(pooled, rob=self.analysis.rob_columns, filter_note=note)
+        return forest_plot(pooled, rob=self.analysis.rob_columns, filter_note=note, click_hint=True)
+
+    def _listen(self) -> None:
+        """Clicks on the study squares open their record. Checked after every draw: a redraw
+        that replaces the traces (or the plot) gives a new trace object."""
+        widget = self.forest
+        studies = next((t for t in widget.data if t.name == "studies"), None) if widget else None
+        if studies is not None and studies is not self._clickable:
+            studies.on_click(self._clicked)
+            self._clickable = studies
+
+    def _clicked(self, trace: Any, points: Any, _state: Any) -> None:
+        """A click on a study point: its customdata is [citekey, arm] (figures/forest.py)."""
+        indices = list(getattr(points, "point_inds", None) or [])
+        keys = list(trace.customdata if trace.customdata is not None else [])
+        if not indices or not 0 <= indices[0] < len(keys):
+            return
+        key = keys[indices[0]]
+        if len(key) != 2:
+            return
+        self.selected = (str(key[0]), str(key[1]))
+        self.record.value = self._record()
+
+    def _record(self) -> str:
+        """The selected arm's record under the view's question; the hint when the arm has
+        no effect in it (another outcome, a filter)."""
+        if self.selected is None or self.pooled is None:
+            return HINT
+        e = self.pooled.effects
+        key, arm = self.selected
+        match = e[(e["citekey"] == key) & (e["arm"] == arm) & e["included"]]
+        if match.empty:
+            return HINT
+        unit = unit_of(self.pooled.question.outcome)
+        return record_html(self.analysis.data, match.iloc[0], self.analysis.rob, unit)
 
     @staticmethod
     def stem(state: ViewState) -> str:
@@ -130,6 +172,8 @@ class CompareView(BaseView):
         # A...) it is drawn from the cache, not rebuilt. The plot goes first, the text after.
         figure = self.analysis.figure(("forest", key), lambda: self.figure(state))
         self.panes["forest"].draw(figure, stem=self.stem(state))
+        self._listen()
+        self.record.value = self._record()
         rob_lines = self.analysis.cached(  # per question and filter, not per estimator
             ("rob_lines", q, state.rob), lambda: rob_module.filter_lines(pooled.effects)
         )

@@ -17,6 +17,7 @@ from evidence.app.state import ViewState
 from evidence.app.views import BaseView, Context
 from evidence.app.widgets import FigurePane, classed
 from evidence.compare import OUTCOME_LABELS
+from evidence.data.rules.urls import url_kind
 from evidence.figures.style import fmt
 from evidence.schema import CELL_GROUPS, CONFIDENCES, DESIGNS
 
@@ -301,7 +302,8 @@ class StudiesView(BaseView):
                     converted = f" (reported {fmt(o.value_reported, 3)} {escape(o.unit_reported)})"
                 src = escape(o.locator)
                 url = str(o.source_url or "")
-                if url.startswith(("https://", "http://")):
+                # an IP address or a search page names no record: the locator stays text
+                if url.startswith(("https://", "http://")) and not url_kind(url):
                     src = external_link(url, str(o.locator))
                 rows.append(
                     f"<tr><td>{escape(OUTCOME_LABELS.get(o.outcome, o.outcome))}</td>"

@@ -7,7 +7,8 @@
   range, percentages; warnings);
 - :mod:`.external`: data/external.csv (link to a meta-analysis, unit, estimate inside its CI);
 - :mod:`.usage`: across files (studies without numbers say why, clinical studies have arms);
-- :mod:`.links`: the shared citekey-link rule.
+- :mod:`.links`: the shared citekey-link rule;
+- :mod:`.urls`: addresses that name no record (an IP address, a search page; warnings).
 
 Rules on a single field are declared in :mod:`evidence.data.fields`.
 """
@@ -20,6 +21,7 @@ from evidence.data.rules.bib import bib_problems
 from evidence.data.rules.consistency import consistency_problems
 from evidence.data.rules.external import external_problems
 from evidence.data.rules.outcomes import outcome_problems
+from evidence.data.rules.urls import link_problems
 from evidence.data.rules.usage import usage_problems
 from evidence.data.tables import Table
 from evidence.registry import Registry
@@ -35,6 +37,7 @@ def cross_file_problems(
         *consistency_problems(outcomes, arms),  # warnings: numbers that disagree with each other
         *external_problems(external, registry),
         *usage_problems(registry, outcomes, arms),
+        *link_problems(registry, outcomes),  # warnings: URLs that are IP addresses or searches
     ]
 
 
@@ -44,6 +47,7 @@ __all__ = [
     "consistency_problems",
     "cross_file_problems",
     "external_problems",
+    "link_problems",
     "outcome_problems",
     "usage_problems",
 ]

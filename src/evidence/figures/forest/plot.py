@@ -34,13 +34,15 @@ def forest_plot(
     window_note: bool = True,
     rob: pd.DataFrame | None = None,
     filter_note: str = "",
+    click_hint: bool = False,
 ) -> go.Figure:
     """The subgroup forest plot of ``pooled`` (see the package docstring).
 
     ``rob``: risk-of-bias columns by citekey (:func:`evidence.appraisal.rob.forest_columns`)
     for the column at the right (none when None or empty, and none in a compact plot: its
     rows are not labelled either). ``filter_note`` is added to the subtitle (e.g. a filter
-    that left studies out).
+    that left studies out). ``click_hint``: each study's hover ends "click for the record"
+    (the dashboard opens it; a static page has nothing to click).
     """
     q = pooled.question
     measure = q.measure
@@ -50,6 +52,8 @@ def forest_plot(
     # No column in a compact plot: its rows are not labelled either.
     records = rob_records(rob) if rob is not None and len(rob) and not compact else {}
     rows = build_rows(pooled, records)
+    if click_hint:
+        rows.st_hover = [h + "<br><i>click for the record</i>" for h in rows.st_hover]
 
     n_rows = len(rows.labels)
     row_px = 30 if n_rows <= 60 else (22 if n_rows <= 150 else 14)

@@ -81,9 +81,11 @@ def hover_study(
     if isinstance(r.comparator, str):
         control = f" vs {esc(r.comparator)} ({fmt_n(r.n_control)})"
     locators = getattr(r, "locators", None)
-    source = esc(source_text(r.source_file, r.source_lines))
+    # where the numbers were read ("Table 2"), not lines of a data file a viewer cannot open
     if isinstance(locators, str) and locators:
-        source = f"{esc(locators)} ({source})"
+        source = f"read in: {esc(locators)}"
+    else:
+        source = f"source: {esc(source_text(r.source_file, r.source_lines))}"
     derived = f"<br>derived: {esc(r.derived)}" if isinstance(r.derived, str) and r.derived else ""
     return (
         f"<b>{esc(r.label)}</b> \u00b7 {esc(r.design)}<br>"
@@ -92,7 +94,7 @@ def hover_study(
         f"{esc(measure)} {fmt(est)} (95% CI {fmt(lb)} to {fmt(ub)}) {esc(unit)}<br>"
         + (f"weight in group: {fmt(weight, 1)}%<br>" if weight is not None else "")
         + f"basis: {esc(r.basis)}{derived}<br>"
-        f"confidence: {esc(r.confidence)}<br>source: {source}"
+        f"confidence: {esc(r.confidence)}<br>{source}"
     )
 
 

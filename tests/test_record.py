@@ -1,0 +1,213 @@
+"""Issue 14: one click from a forest-plot row to its record. The record's content, built from
+fixture data; its links (DOI, PubMed, PMC only); the validate warning for addresses that name
+no record (an IP address, a search page). The click itself in chromium: tests/browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from plotly.callbacks import Points
+
+import evidence
+from evidence.app.views.record import HINT, read_on, record_html, record_link, study_links
+from evidence.appraisal import rob as rob_module
+from evidence.compare import Question, effects
+from evidence.data.rules.urls import url_kind
+from evidence.dataset import validate
+
+from .conftest import FIXTURES
+
+APPRAISAL = FIXTURES / "appraisal" / "valid"
+MELD_CONTROL = Question(outcome="meld", effect="control", groups=("MSC",))
+HREF = re.compile(r"href='([^']*)'")
+
+
+def effect_row(data, question: Question, key: str, arm: str):
+    frame = effects(data, question)
+    (match,) = frame.index[(frame["citekey"] == key) & (frame["arm"] == arm)]
+    return frame.loc[match]
+
+
+def hrefs(html: str) -> list[str]:
+    return HREF.findall(html)
+
+
+@pytest.fixture(scope="module")
+def appraisal_data():
+    return evidence.load(APPRAISAL)
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    shutil.copytree(APPRAISAL, root)
+    return root
+
+
+def test_record_shows_each_number_with_its_locator_confidence_and_links(appraisal_data):
+    row = effect_row(appraisal_data, MELD_CONTROL, "alpha2010_trial", "MSC")
+    rob = rob_module.load(APPRAISAL, appraisal_data)
+    html = record_html(appraisal_data, row, rob, unit="points")
+    assert "data-citekey='alpha2010_trial'" in html and "<code>alpha2010_trial</code>" in html
+    # the four numbers of the MD (MSC and control, 6 mo mean and SD), read in Table 2
+    used = appraisal_data.outcomes[appraisal_data.outcomes["source_line"].isin(row.source_lines)]
+    assert len(used) == 4 and set(used["locator"]) == {"Table 2"}
+    numbers = html.split("ev-record-numbers", 1)[1].split("</table>", 1)[0]
+    assert numbers.count("<tr>") == 1 + 4  # header and one row per number
+    for o in used.itertuples():
+        assert f"<td>{o.statistic}</td>" in numbers
+    assert numbers.count("<td>Table 2<br><span class='ev-muted'>verified</span></td>") == 4
+    assert "<td class='ev-num'>12.1 points</td>" in numbers  # as printed
+    assert "https://doi.org/10.1000/alpha.2010" in hrefs(html)
+    assert "outcomes.csv" not in html  # a viewer cannot open the data file
+    # the effect, and the risk-of-bias judgement with its domains
+    assert "mean difference (cells minus control)</b>: \u22123.90 (95% CI" in html
+    assert "overall (RoB 2)" in html and "D2" in html and "some concerns" in html
+    assert all(record_link(h) for h in hrefs(html))
+
+
+def test_record_links_only_doi_pubmed_and_pmc():
+    import pandas as pd
+
+    study = pd.Series({"doi": "10.1000/x y", "pmid": "PMID: 123", "pmcid": "PMC42"})
+    assert study_links(study) == [
+        ("https://doi.org/10.1000/x%20y", "doi:10.1000/x y"),
+        ("https://pubmed.ncbi.nlm.nih.gov/123/", "PubMed 123"),
+        ("https://pmc.ncbi.nlm.nih.gov/articles/PMC42/", "PMC42"),
+    ]
+    assert study_links(pd.Series({"doi": None, "pmid": float("nan"), "pmcid": "42"})) == []
+    for good in (
+        "https://doi.org/10.1371/journal.pone.0053719",
+        "https://pubmed.ncbi.nlm.nih.gov/23341981/",
+        "https://www.ncbi.nlm.nih.gov/pmc/articles/PMC3544843/",
+        "https://pmc.ncbi.nlm.nih.gov/articles/PMC7782109",
+    ):
+        assert record_link(good), good
+    for bad in (
+        "http://47.251.13.51:8081/23341981",
+        "https://pesquisa.bvsalud.org/brasil/?lang=pt&q=au%3A%22Hollyman%2C+Dan%22",
+        "https://pubmed.ncbi.nlm.nih.gov/?term=Hollyman",
+        "http://doi.org/10.1/x",  # not https
+        "https://doi.org.evil.example/10.1/x",
+        "https://pmc.ncbi.nlm.nih.gov/articles/PMC1/'onmouseover='x",
+        "javascript:alert(1)",
+    ):
+        assert not record_link(bad), bad
+    # an address a number was read on is linked only if it is one of those
+    assert "href=" not in read_on("http://47.251.13.51:8081/23341981")
+    assert "an IP address (not linked)" in read_on("http://47.251.13.51:8081/23341981")
+    assert "a search page (not linked)" in read_on("https://pesquisa.bvsalud.org/?q=au%3AX")
+    assert "a copy at journals.lww.com" in read_on("https://journals.lww.com/x/Abstract/1.aspx")
+    assert "href='https://pmc.ncbi.nlm.nih.gov/articles/PMC1'" in read_on(
+        "https://pmc.ncbi.nlm.nih.gov/articles/PMC1"
+    )
+
+
+def _rewrite(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_ip_addresses_and_search_pages_are_not_linked_and_validate_warns(copy: Path):
+    outcomes = copy / "data" / "outcomes.csv"
+    ip, search = "http://47.251.13.51:8081/11111111", "https://example.org/find?q=au%3AAlpha"
+    lines = outcomes.read_text(encoding="utf-8").splitlines(keepends=True)
+    for i in (3, 4):  # file lines 4 and 5: alpha's 6-month MSC mean and SD
+        assert lines[i].rstrip("\r\n").endswith(",verified,,") or ",verified,," in lines[i]
+        lines[i] = lines[i].replace(",verified,,", f",verified,{ip},", 1)
+    lines[5] = lines[5].replace(",verified,,", f",verified,{search},", 1)
+    outcomes.write_text("".join(lines), encoding="utf-8")
+    _rewrite(
+        copy / "references.bib",
+        "doi = {10.1000/alpha.2010},",
+        ("doi = {10.1000/alpha.2010},\n  url = {https://www.google.com/search?q=alpha+2010},"),
+    )
+    found = [str(p) for p in validate(copy) if p.severity == "warning"]
+    ours = [p for p in found if "does not name the record" in p]
+    assert len(ours) == 3, ours
+    bib_line = next(
+        i
+        for i, line in enumerate((copy / "references.bib").read_text().splitlines(), 1)
+        if line.startswith("  url = {https://www.google")
+    )
+    assert any(
+        p.startswith(f"references.bib:{bib_line}: warning: alpha2010_trial [url] ")
+        and "a search page" in p
+        for p in ours
+    )
+    # one warning per study and address, at its first row, counting the others
+    assert any(
+        p.startswith("data/outcomes.csv:4: warning: alpha2010_trial [source_url] ")
+        and "an IP address" in p
+        and "(and 1 more row of alpha2010_trial)" in p
+        for p in ours
+    )
+    at_6 = "data/outcomes.csv:6: warning: alpha2010_trial [source_url] "
+    assert any(p.startswith(at_6) and "a search page" in p for p in ours)
+    assert not [p for p in validate(copy) if p.severity == "error"]
+    data = evidence.load(copy)
+    html = record_html(data, effect_row(data, MELD_CONTROL, "alpha2010_trial", "MSC"))
+    assert ip not in html and "47.251.13.51" not in html and "google" not in html
+    assert "an IP address (not linked)" in html and "a search page (not linked)" in html
+    assert all(record_link(h) for h in hrefs(html)) and hrefs(html)
+
+
+def test_url_kind():
+    assert url_kind("http://47.251.13.51:8081/23341981") == "an IP address"
+    assert url_kind("http://[2001:db8::1]/x") == "an IP address"
+    assert url_kind("https://pesquisa.bvsalud.org/brasil/?lang=pt&q=au%3A%22Hollyman%22") == (
+        "a search page"
+    )
+    assert url_kind("https://pubmed.ncbi.nlm.nih.gov/?term=x") == "a search page"
+    assert url_kind("https://example.org/search/results?x=1") == "a search page"
+    for fine in (
+        "https://searchworks.jioinstitute.edu.in/articles/cmedm__27339398",  # a record
+        "http://www.biomedsearch.com/nih/Autologous-bone-marrow/23341981.html",
+        "https://www.scienceopen.com/document?vid=734e2967",
+        "https://doi.org/10.1/x",
+        "http://[::1",  # malformed: not this rule's business
+    ):
+        assert url_kind(fine) == "", fine
+
+
+def test_record_text_is_escaped(copy: Path):
+    _rewrite(
+        copy / "data" / "outcomes.csv",
+        "alpha2010_trial,MSC,meld,level,6 mo,mean,12.1,points,18,Table 2,",
+        "alpha2010_trial,MSC,meld,level,6 mo,mean,12.1,points,18,<img src=x onerror=alert(1)>,",
+    )
+    _rewrite(copy / "references.bib", "doi = {10.1000/alpha.2010},", "doi = {10.1000/a'><b>x},")
+    data = evidence.load(copy)
+    html = record_html(data, effect_row(data, MELD_CONTROL, "alpha2010_trial", "MSC"))
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "'><b>" not in html and all(record_link(h) for h in hrefs(html))
+
+
+def test_a_click_on_a_forest_row_opens_its_record_beside_the_plot(appraisal_data):
+    from evidence.app import App
+
+    app = App(appraisal_data)
+    app.apply_url("outcome=meld&effect=control&groups=MSC")
+    view = app.compare
+    assert view.record.value == HINT
+    studies = next(t for t in view.forest.data if t.name == "studies")
+    keys = [tuple(k) for k in studies.customdata]
+    i = keys.index(("alpha2010_trial", "MSC"))
+    # plotly calls a trace's click callbacks with its Points (what the browser's click sends)
+    studies._dispatch_on_click(Points(point_inds=[i], trace_name="studies", trace_index=1), None)
+    assert "data-citekey='alpha2010_trial'" in view.record.value
+    assert "Table 2" in view.record.value
+    # the record sits beside the plot (same row), above the list of arms not in the plot
+    (row,) = [c for c in view.box.children if view.forest_box in getattr(c, "children", ())]
+    side = row.children[row.children.index(view.forest_box) + 1]
+    assert view.record in side.children
+    # a point index that is not a study row, or no point, leaves the record alone
+    studies._dispatch_on_click(Points(point_inds=[999], trace_name="studies", trace_index=1), None)
+    assert "data-citekey='alpha2010_trial'" in view.record.value
+    # another question that has no row for the study shows the hint again
+    app.apply_url("outcome=albumin&effect=change&groups=BM-MNC")
+    assert view.record.value == HINT
