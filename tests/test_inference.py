@@ -512,6 +512,23 @@ def test_compare_view_greys_an_unreliable_test_with_its_reason():
     assert "<p>Across studies (an indirect comparison)" in html
 
 
+@pytest.mark.parametrize("reliable", [False, True])
+def test_compare_view_states_the_subgroup_test_once(reliable):
+    from evidence.app.html import escape
+    from evidence.app.views.compare import CompareView
+
+    per_group = (("MSC", -3.0), ("MSC", -2.5)) if reliable else (("MSC", -7.0),)
+    rows = (*per_group, ("HSC", -0.4), ("HSC", 0.1))
+    pooled = pool(
+        frame_of([{"group": g, "yi": y, "vi": 0.2} for g, y in rows]),
+        Question(groups=("MSC", "HSC")),
+    )
+    sentence = subgroup_sentence(pooled)
+    assert sentence and sentence in summary(pooled)  # the words module still says it
+    shown = CompareView._summary(pooled) + CompareView._heterogeneity(pooled)
+    assert shown.count(escape(sentence)) == 1
+
+
 def test_forest_marks_rows_whose_visit_n_is_assumed_and_shows_the_visit():
     from evidence.figures.forest import N_ASSUMED_MARK, forest_plot
 

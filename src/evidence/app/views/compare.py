@@ -189,7 +189,10 @@ class CompareView(BaseView):
     @staticmethod
     def _summary(pooled: Pooled, rob_label: str = "", rob_lines: list[str] | None = None) -> str:
         q = pooled.question
-        lines = summary(pooled)
+        # The subgroup test is said once, under the heterogeneity table beside its numbers
+        # (greyed when unreliable), not again in this list.
+        test_line = subgroup_sentence(pooled)
+        lines = [s for s in summary(pooled) if not test_line or s != test_line]
         lines[-1:-1] = rob_lines or []  # what the risk-of-bias filter did, before the caveat
         sentences = "".join(f"<li>{escape(s)}</li>" for s in lines)
         test = "Knapp-Hartung (t) intervals" if pooled.test == "knha" else "z (Wald) intervals"
