@@ -17,6 +17,7 @@ from evidence.bayesian import (
     default_tau_prior,
     pool_bayes,
     summary_frame,
+    threshold_label,
 )
 from evidence.compare import Question, effects
 from evidence.figures.bayes import bayes_forest_plot, tau_prior_posterior_plot
@@ -107,3 +108,33 @@ def test_figures_are_valid_plotly(data) -> None:
     names = [t.name for t in small.data]
     assert names == ["posterior", "prior"]
     assert all(math.isfinite(v) for v in small.data[0].y)
+
+
+def test_threshold_label_names_the_event_on_the_scale_people_read() -> None:
+    """Issue 14: a counted outcome's threshold is a ratio, so 'P(benefit >= 0.00)' meant
+    nothing; the label states the event whose probability is shown, or plain P(benefit)."""
+    deaths = Question(outcome="deaths", effect="control", groups=("MSC", "BM-MNC"))
+    assert threshold_label(deaths, 0.0) == "P(benefit), no threshold set"
+    assert threshold_label(deaths, 1.0) == "P(benefit), no threshold set"
+    assert threshold_label(deaths, 0.8) == "P(OR \u2264 0.80)"  # fewer deaths: OR below 0.8
+    rr = deaths.with_(binary_measure="RR")
+    assert threshold_label(rr, 0.8) == "P(RR \u2264 0.80)"
+    response = deaths.with_(outcome="meld_response")  # more responders is better: 1/0.8
+    assert threshold_label(response, 0.8) == "P(OR \u2265 1.25)"
+    rd = deaths.with_(binary_measure="RD")
+    assert threshold_label(rd, 0.05) == "P(risk difference \u2264 \u22120.05)"
+    meld = Question(outcome="meld")
+    assert threshold_label(meld, 3.0) == "P(benefit \u2265 3.00 points)"
+    assert threshold_label(meld, 0.0) == "P(benefit), no threshold set"
+    assert "0.00" not in threshold_label(Question(outcome="deaths"), 0.0)  # within arms
+
+
+def test_bayes_summary_labels_a_counted_outcome_threshold(data) -> None:
+    from evidence.app.views.bayes import BayesPanel
+
+    q = Question(outcome="deaths", effect="control", groups=("MSC", "BM-MNC"))
+    prior = default_tau_prior(data, q)
+    html = BayesPanel._summary(pool_bayes(effects(data, q), q, prior), prior)
+    assert "P(benefit), no threshold set" in html and "\u2265 0.00" not in html
+    html = BayesPanel._summary(pool_bayes(effects(data, q), q, prior, threshold=0.8), prior)
+    assert "P(OR \u2264 0.80)" in html

@@ -106,6 +106,11 @@ class BayesPooled:
     notes: tuple[str, ...] = ()
 
     @property
+    def threshold_label(self) -> str:
+        """What ``p_threshold`` is the probability of, read off the bound it was computed with."""
+        return threshold_label(self.question, self.threshold)
+
+    @property
     def included(self) -> pd.DataFrame:
         return self.effects[self.effects["included"]]
 
@@ -121,6 +126,29 @@ def _benefit_bound(question: Question, threshold: float) -> tuple[float, bool] |
             ratio = 1 / ratio
         return math.log(ratio), lower
     return (-threshold if lower else threshold), lower
+
+
+def threshold_label(question: Question, threshold: float) -> str:
+    """'P(benefit >= 3.00 points)', 'P(OR <= 0.80)' or, with no threshold, 'P(benefit)': the
+    event whose probability is ``p_threshold``, on the scale people read (a ratio for OR/RR)."""
+    bound = _benefit_bound(question, threshold)
+    if bound is None:  # no benefit is defined (a single arm's event rate)
+        return "P(benefit beyond the threshold)"
+    value, lower = bound
+    if value == 0:  # threshold 0 (or a ratio of 1): the same event as P(benefit)
+        return "P(benefit), no threshold set"
+    sign = "\u2264" if lower else "\u2265"
+    measure = question.measure
+    if measure in ("OR", "RR"):
+        return f"P({measure} {sign} {_number(math.exp(value))})"
+    if measure == "RD":
+        return f"P(risk difference {sign} {_number(value)})"
+    unit = unit_of(question.outcome)
+    return f"P(benefit \u2265 {_number(threshold)}{' ' + unit if unit else ''})"
+
+
+def _number(x: float) -> str:
+    return f"{x:.2f}".replace("-", "\u2212")
 
 
 def _prob(result: BayesResult, bound: float, lower: bool) -> float:

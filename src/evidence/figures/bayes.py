@@ -94,7 +94,7 @@ def bayes_forest_plot(bp: BayesPooled, title: str = "") -> Any:
         benefit = (
             ""
             if g.p_benefit is None
-            else f"<br>P(benefit) {_pct(g.p_benefit)}; P(benefit \u2265 {fmt(bp.threshold)}) "
+            else f"<br>P(benefit) {_pct(g.p_benefit)}; {esc(bp.threshold_label)} "
             f"{_pct(g.p_threshold)}"
         )
         hover = (

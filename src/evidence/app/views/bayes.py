@@ -145,7 +145,7 @@ class BayesPanel:
             "<table class='ev-table'><thead><tr><th>group</th><th>k</th>"
             "<th>posterior median [95% CrI]</th><th>95% predictive interval</th>"
             "<th>\u03c4 (median)</th><th>P(benefit)</th>"
-            f"<th>P(benefit \u2265 {escape(threshold)})</th></tr></thead><tbody>"
+            f"<th>{escape(bp.threshold_label)}</th></tr></thead><tbody>"
             + "".join(rows)
             + "</tbody></table>"
             + "".join(lines)
