@@ -156,6 +156,7 @@ def test_a_grade_override_for_a_change_the_data_has_is_accepted(appraisal_copy):
     assert errors(appraisal_copy) == []
 
 
+@pytest.mark.slow  # six fresh interpreters: the full run only
 def test_messages_come_in_the_same_order_on_every_run(appraisal_copy):
     # Two controlled studies without a risk-of-bias record: same file, line, field and message,
     # told apart only by citekey (their order used to follow Python's string hashing).
