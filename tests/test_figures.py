@@ -225,17 +225,15 @@ def test_forest_scales_from_one_study_to_hundreds(k):
     # every row is labelled; above the limit only headings, pooled and empty rows are
     assert (len(fig.layout.yaxis.tickvals) == rows) == labelled
     assert len(fig.layout.yaxis.tickvals) >= rows - k
-    numbers = trace(fig, "numbers")
-    if labelled:  # a text point per study and pooled row, none empty (plotly.js would never
-        # redraw a point whose text was once empty: the vanishing numbers of issue 14)
-        assert len(numbers.text) == k + len(shapes(fig, "diamond")) == len(numbers.y)
-        assert all(numbers.text)
-    else:
-        assert not numbers.text
-    if not labelled:  # pooled numbers are then shape labels, sizes are uniform
+    numbers, weights = fig.layout.yaxis2, fig.layout.yaxis3  # the text columns' tick labels
+    if labelled:  # an estimate per study and pooled row, a weight per study row
+        assert len(numbers.ticktext) == k + len(shapes(fig, "diamond")) == len(numbers.tickvals)
+        assert all(numbers.ticktext) and len(weights.ticktext) == k
+        assert all(t.endswith("%") for t in weights.ticktext)
+    else:  # only the pooled rows' numbers, no weights, uniform sizes
+        assert len(numbers.ticktext) == len(shapes(fig, "diamond"))
+        assert all("[" in t for t in numbers.ticktext) and not weights.ticktext
         assert any("pooled" in t for t in fig.layout.yaxis.ticktext)
-        assert all("[" in s.label.text for s in shapes(fig, "numbers"))
-        assert len(shapes(fig, "numbers")) == len(shapes(fig, "diamond"))
         assert studies.mode == "lines" and len(trace(fig, "ci").x) == 0
         for name in ("ci", "squares"):
             (path,) = shapes(fig, name)
@@ -285,12 +283,12 @@ def test_forest_risk_of_bias_column(data):
     pooled = pool(effects(data, q), q)
     fig = forest_plot(pooled, rob=columns, filter_note="all studies")
     assert tuple(t.name for t in fig.data) == forest_module.TRACES
-    column = trace(fig, "rob")
+    circles, notes = shapes(fig, "rob"), rob_notes(fig)
     studies = trace(fig, "studies")
-    assert sorted(column.y) == sorted(studies.y)  # one circle per study row, on its row
-    by_row = dict(zip(column.y, column.text, strict=True))
-    labels = dict(enumerate(fig.layout.yaxis.ticktext))
-    symbols = {labels[y].split(" \u00b7 ")[0]: t for y, t in by_row.items()}
+    # one circle per study row, on its row, with its symbol and hover on top
+    assert sorted(c.yanchor for c in circles) == sorted(studies.y) == sorted(a.y for a in notes)
+    labels = dict(zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext, strict=True))
+    symbols = {labels[a.y].split(" \u00b7 ")[0]: a.text for a in notes}
     # each circle is its study's overall judgement as a symbol (which judgements the default
     # view shows is curated: tests/bundled/test_views_data.py)
     included = pooled.effects[pooled.effects["included"]]
@@ -301,25 +299,31 @@ def test_forest_risk_of_bias_column(data):
     }
     assert len(set(symbols.values())) >= 2, "the test needs studies judged differently"
     (high, *_) = [k for k in included["citekey"] if overall[k] == "high"]
-    assert column.xaxis == "x3" and fig.layout.xaxis3.domain[1] == 1.0
-    assert fig.layout.xaxis.domain[1] < fig.layout.xaxis2.domain[0]
-    assert fig.layout.xaxis2.domain[1] < fig.layout.xaxis3.domain[0]
+    # the rightmost column, in the right margin: px from the plot area's right edge
+    assert all(c.xref == "paper" and c.xanchor == 1 and c.xsizemode == "pixel" for c in circles)
+    assert fig.layout.width is None  # any width: the plot area takes what is left
+    assert all(0 < c.x0 < c.x1 < fig.layout.margin.r for c in circles)
+    assert all(-fig.layout.yaxis3.ticklabelstandoff < c.x0 for c in circles)
     tool, d1 = columns.loc[high, "tool"], columns.loc[high, "D1"]
-    assert any(f"{tool}: <b>high</b><br>D1 {d1}" in h for h in column.hovertext)
+    assert any(f"{tool}: <b>high</b><br>D1 {d1}" in a.hovertext for a in notes)
     assert any("risk of bias: high" in h for h in studies.hovertext)
     legend = " ".join(a.text for a in fig.layout.annotations)
     assert "RoB, risk of bias (overall)" in legend and "<b>RoB</b>" in legend
     assert "all studies" in fig.layout.title.text
     go.Figure(fig.to_plotly_json())
-    # without risk-of-bias data: the same traces, an empty column and the usual layout
+    # without risk-of-bias data: the same traces, no column, a narrower right margin
     plain = forest_plot(pooled)
     assert tuple(t.name for t in plain.data) == forest_module.TRACES
-    assert len(trace(plain, "rob").y) == 0
-    assert list(plain.layout.xaxis2.domain) == [0.62, 1.0]
+    assert not shapes(plain, "rob") and not rob_notes(plain)
+    assert plain.layout.margin.r < fig.layout.margin.r
     assert "RoB" not in " ".join(a.text for a in plain.layout.annotations)
     # a compact plot labels no rows: no column either
     big = forest_plot(synthetic_pooled(forest_module.MAX_LABELLED_ROWS + 5), rob=columns)
-    assert len(trace(big, "rob").y) == 0
+    assert not shapes(big, "rob")
+
+
+def rob_notes(fig: go.Figure) -> list:
+    return [a for a in fig.layout.annotations if a.name == "rob"]
 
 
 def test_forest_risk_of_bias_text_is_escaped():
@@ -328,9 +332,9 @@ def test_forest_risk_of_bias_text_is_escaped():
         {"tool": ["<b>RoB 2</b>"], "D1": ["<i>"], "overall": ["high"]},
         index=pd.Index(["study0"], name="citekey"),
     )
-    column = trace(forest_plot(pooled, rob=columns), "rob")
-    assert len(column.y) == 1 and column.text == ("X",)
-    assert "<b>RoB 2</b>" not in column.hovertext[0] and "&lt;i&gt;" in column.hovertext[0]
+    (note,) = rob_notes(forest_plot(pooled, rob=columns))
+    assert note.text == "X"
+    assert "<b>RoB 2</b>" not in note.hovertext and "&lt;i&gt;" in note.hovertext
 
 
 def test_funnel_plot(data):

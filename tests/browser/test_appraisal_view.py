@@ -19,11 +19,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 TAB = ".ev-tab > .lm-TabBar .lm-TabBar-tab.lm-mod-current"
 SECTION = ".ev-appraisal-tab > .lm-TabBar .lm-TabBar-tab.lm-mod-current"
 JS_ROB_COLUMN = """() => {
+  // the column's circles are layout shapes, each symbol an annotation on top (with the hover)
   const gd = document.querySelector('.ev-forest .js-plotly-plot');
-  const rob = gd.data.find(t => t.name === 'rob');
+  const circles = gd.layout.shapes.map((s, i) => s.name === 'rob' ? i : -1).filter(i => i >= 0);
   return {
-    data: rob.text,
-    drawn: gd.querySelectorAll('.subplot.x3y .scatterlayer .point').length,
+    data: gd.layout.annotations.filter(a => a.name === 'rob').map(a => a.text),
+    drawn: circles.filter(i => gd.querySelector(`.shapelayer path[data-index="${i}"]`)).length,
     header: [...gd.querySelectorAll('.annotation-text')].some(a => a.textContent === 'RoB'),
   };
 }"""

@@ -25,8 +25,9 @@ JS_SCREEN = """() => {
   const r = gd.getBoundingClientRect();
   return {width: r.width, height: r.height, svg: gd.querySelector('.main-svg').outerHTML};
 }"""
+#: The estimates column: tick labels of the forest plot's yaxis2 (evidence.figures.forest.columns).
 JS_NUMBERS = """() => Array.from(document.querySelectorAll(
-  '.ev-forest .subplot.x2y .textpoint text')).map(t => t.textContent)"""
+  '.ev-forest .y2tick text')).map(t => t.textContent)"""
 
 
 def _download(page: Page, item: str) -> tuple[str, bytes]:

@@ -5,7 +5,8 @@ afresh in Python for the state in the page's address. At the end of each sequenc
 page opened at the same address must show the same plot.
 
 This caught plotly.js leaving a point blank for good once its text had been empty (the
-forest plot's vanishing numbers; see the numbers trace in evidence.figures.forest), and the
+forest plot's vanishing numbers, when they were a text trace; they are tick labels now, see
+evidence.figures.forest.columns), and the
 forest plot that stopped redrawing after a round trip through the Bayesian model (a plot
 taken out of the page and put back; see evidence.app.widgets.show_only).
 """
@@ -36,9 +37,10 @@ GROUPS = ("msc-hsc", "msc", "hsc", "bm-mnc")
 #: The plot of each model: the forest plot, or the Bayesian one.
 PANES = {"frequentist": ".ev-forest", "bayes": ".ev-bayes-forest"}
 #: What the browser draws in the pane ``sel``: the texts of the scatter traces (in trace order),
-#: the y tick labels, the number of markers of the main panel, the title and the x axis title,
-#: the annotations' and the shapes' label texts (sorted: plotly draws them by layer) and the
-#: number of shapes; ``shown`` false when there is no plot in view (none, or hidden).
+#: the y tick labels, the forest plot's text columns (tick labels of yaxis2 and yaxis3), the
+#: number of markers of the main panel, the title and the x axis title, the annotations' and
+#: the shapes' label texts (sorted: plotly draws them by layer) and the number of shapes;
+#: ``shown`` false when there is no plot in view (none, or hidden).
 JS_DRAWN = """(sel) => {
   const norm = (s) => s.replace(/[\\u2002\\u00a0]/g, ' ');
   const gd = document.querySelector(sel + ' .js-plotly-plot');
@@ -54,6 +56,9 @@ JS_DRAWN = """(sel) => {
                              .map(x => norm(x.textContent)).filter(x => x !== '')),
     ticks: Array.from(gd.querySelectorAll('.yaxislayer-above .ytick text'))
                 .map(x => norm(x.textContent)),
+    // the forest plot's text columns: tick labels of yaxis2 (estimates), yaxis3 (weights)
+    columns: ['.y2tick text', '.y3tick text'].flatMap(q => Array.from(gd.querySelectorAll(q),
+                x => norm(x.textContent))),
     // the squares (the RoB circles are in their own panel); Bayesian: observed and shrunken
     points: gd.querySelectorAll('.subplot.xy .scatterlayer .point').length,
     title: norm((gd.querySelector('.gtitle') || {textContent: ''}).textContent),
@@ -107,6 +112,12 @@ def fresh():
             "shown": True,
             "texts": texts,
             "ticks": [_plain(t) for t in layout.yaxis.ticktext or ()],
+            "columns": [  # the forest plot's; the Bayesian one has no such axes
+                _plain(t)
+                for axis in ("yaxis2", "yaxis3")
+                if axis in layout
+                for t in layout[axis].ticktext or ()
+            ],
             "points": points,
             "title": _plain(layout.title.text or ""),
             "xtitle": _plain(layout.xaxis.title.text or ""),

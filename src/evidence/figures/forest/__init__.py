@@ -6,20 +6,27 @@ CI), a diamond per cell group and one overall, a prediction-interval bar where k
 never redraws the study traces), group headings, and a labelled row for every group with no
 usable numbers ("no usable numbers: <reason>") so an empty group is never silently missing.
 
+Columns, as metafor's forest() lays them out: row label | plot | estimate [95% CI] | weight |
+risk of bias, each as wide as its widest cell (measured in the figure's font) plus a gap, in
+pixels (see :mod:`.columns`): the plot area takes whatever width is left, so nothing overlaps
+in a dashboard pane or in an export 1280 to 2400 px wide (from ``layout.meta["min_width"]``
+up). Long study labels and empty-group reasons are wrapped, never cut, and their rows grow.
+
 The trace structure is fixed (always the same five traces in the same order, :data:`TRACES`),
-so the app can update a FigureWidget in place.
+so the app can update a FigureWidget in place; the estimates and weights are tick labels of
+two overlaying y axes, updated in place as the row labels are.
 
 Given the risk-of-bias columns (``rob=``, the frame of
-:func:`evidence.appraisal.rob.forest_columns`), a compact column at the right shows each study
-row's overall judgement as a coloured circle with robvis' symbol (+, \u2212, X, !, ?, NA; never
+:func:`evidence.appraisal.rob.forest_columns`), the rightmost column shows each study row's
+overall judgement as a coloured circle with robvis' symbol (+, \u2212, X, !, ?, NA; never
 colour alone), its domains in the hover, and a legend line under the plot, as robvis'
-``rob_append_to_forest`` does. It is one more trace of the fixed structure, and an estimator
-change leaves it untouched.
+``rob_append_to_forest`` does (layout shapes and annotations: no trace).
 
 Modules, by concern: ``words`` (labels, reasons, hover texts), ``rob_column`` (the
-risk-of-bias cells), ``rows`` (the row model), ``shapes`` (diamonds, bars, lines), ``traces``
-(the fixed traces), ``layout`` (range, axes, margins, annotations) and ``plot``
-(:func:`forest_plot`). The public names stay importable from here.
+risk-of-bias cells), ``rows`` (the row model), ``columns`` (the text columns, in px),
+``shapes`` (diamonds, bars, lines), ``traces`` (the fixed traces), ``layout`` (range, axes,
+title, margins, annotations) and ``plot`` (:func:`forest_plot`). The public names stay
+importable from here.
 """
 
 from evidence.figures.forest.layout import label_margin

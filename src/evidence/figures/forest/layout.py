@@ -1,35 +1,47 @@
-"""The forest plot's layout: x range, margins, axes (the forest, the numbers and the
-risk-of-bias columns) and annotations (column headers, direction words, legend, hover)."""
+"""The forest plot's layout: x range, margins and height, the axes (the forest's, the row
+labels' and the text columns'), the title and the annotations (column headers, direction
+words, legend, hover). Horizontal positions come from :mod:`.columns`; vertical ones from
+line counts (plotly sets a line 1.3 font sizes apart)."""
 
 from __future__ import annotations
 
-import html
 import math
-import re
+from dataclasses import dataclass
 from typing import Any
 
 from evidence.figures.axes import log_ticks
+from evidence.figures.forest.columns import (
+    EDGE,
+    GAP,
+    HEADER_SIZE,
+    LABEL_GAP,
+    MIN_PLOT,
+    Columns,
+    column_axes,
+)
 from evidence.figures.forest.rob_column import ROB_LEGEND
 from evidence.figures.forest.rows import MAX_LABELLED_ROWS, ForestRows
 from evidence.figures.forest.words import N_ASSUMED_MARK
 from evidence.figures.palette import GREY
-from evidence.figures.style import SMALL_SIZE, TICK_SIZE, esc
+from evidence.figures.style import SMALL_SIZE, TICK_SIZE, TITLE_SIZE, esc
+from evidence.figures.text_width import markup_width, wrap
 
-#: x-axis domains (forest, numbers, risk-of-bias column) without and with the RoB column.
-DOMAINS = {False: ([0.0, 0.6], [0.62, 1.0]), True: ([0.0, 0.58], [0.6, 0.91], [0.92, 1.0])}
-_TAG = re.compile(r"<[^>]+>")
+LINE = 1.3  # plotly's line height, in font sizes
 LEGEND = (
-    "\u25a0 verified  \u25a1 secondary  \u22a1 third-party copy  \u22a0 seed-only"
-    f" numbers \u00b7 {N_ASSUMED_MARK} n at the visit not reported \u00b7 square size ="
-    " weight in group<br>\u25c6 pooled estimate and 95% CI \u00b7 bar under \u25c6 ="
-    " 95% prediction interval (k \u2265 3)"
+    "\u25a0 verified  \u25a1 secondary  \u22a1 third-party copy  \u22a0 seed-only numbers",
+    f"{N_ASSUMED_MARK} n at the visit not reported",
+    "square size = weight in group",
+    "\u25c6 pooled estimate and 95% CI",
+    "bar under \u25c6 = 95% prediction interval (k \u2265 3)",
 )
+DIRECTION_TOP = 56  # px under the plot: below the tick labels and the axis title
+SUBTITLE_SIZE = SMALL_SIZE + 1
 
 
 def label_margin(labels: list[str], size: int) -> int:
-    """Pixels for the longest label: characters x 0.56 em (Arial averages 0.5), plus room."""
-    longest = max((len(html.unescape(_TAG.sub("", t))) for t in labels), default=0)
-    return int(min(560, 24 + longest * size * 0.56))
+    """Pixels of the left margin for these row labels: the widest, measured, plus room."""
+    widest = max((markup_width(t, size) for t in labels), default=0.0)
+    return math.ceil(EDGE + widest + LABEL_GAP)
 
 
 def x_range(values: list[float], null: float, log: bool) -> list[float]:
@@ -49,86 +61,110 @@ def x_range(values: list[float], null: float, log: bool) -> list[float]:
     return [lo - pad, hi + pad]
 
 
-def annotations(
-    rows: ForestRows, directions: tuple[str, str], log: bool, with_rob: bool
-) -> list[dict[str, Any]]:
-    """Column headers, the legend under the plot, the direction words and the pooled hover."""
-    out: list[dict[str, Any]] = [
-        {
-            "text": (
-                "<b>Pooled [95% CI]</b>" if rows.compact else "<b>Estimate [95% CI]  weight</b>"
-            ),
-            "xref": "x2 domain",
-            "yref": "paper",
-            "x": 0.0,
-            "y": 1.0,
-            "xanchor": "left",
-            "yanchor": "bottom",
-            "showarrow": False,
-            "font": {"size": SMALL_SIZE + 1},
-        },
-        {
-            "text": LEGEND + (f"<br>{ROB_LEGEND}" if with_rob else ""),
-            "xref": "paper",
-            "yref": "paper",
-            "x": 0.0,
-            "y": 0.0,
-            "yshift": -78,
-            "xanchor": "left",
-            "yanchor": "top",
-            "align": "left",
-            "showarrow": False,
-            "font": {"size": SMALL_SIZE, "color": GREY},
-        },
-    ]
-    if with_rob:
-        out.append(
-            {
-                "text": "<b>RoB</b>",
-                "xref": "x3 domain",
-                "yref": "paper",
-                "x": 0.5,
-                "y": 1.0,
-                "xanchor": "center",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "font": {"size": SMALL_SIZE + 1},
-                "hovertext": "Risk of bias: the study's overall judgement (RoB 2 for randomised "
-                "trials, ROBINS-I for non-randomised comparisons); hover a circle for its domains",
-            }
-        )
-    for text, x, anchor in ((directions[0], 0.0, "left"), (directions[1], 1.0, "right")):
-        out.append(
-            {
-                "text": esc(text),
-                "xref": "x domain",
-                "yref": "paper",
-                "x": x,
-                "y": 0.0,
-                "yshift": -56,
-                "xanchor": anchor,
-                "yanchor": "top",
-                "showarrow": False,
-                "font": {"size": SMALL_SIZE},
-            }
-        )
-    out += pooled_hover(rows, log)
+def reason_lines(why: str, cols: Columns, size: int) -> list[str]:
+    """An empty group's reason in lines that fit beside its label (never cut)."""
+    return wrap(why.split("; "), cols.reason_width, size, "; ")
+
+
+@dataclass(frozen=True)
+class Below:
+    """What is written under the plot, in lines, and the bottom margin it needs."""
+
+    directions: tuple[list[str], list[str]]
+    legend: list[str]
+    note: list[str]
+
+    def tops(self) -> tuple[float, float, float]:
+        """px under the plot where the direction words, the legend and the note begin."""
+        n_dir = max(len(self.directions[0]), len(self.directions[1]), 1)
+        legend = DIRECTION_TOP + n_dir * LINE * SMALL_SIZE + 10
+        note = legend + len(self.legend) * LINE * SMALL_SIZE + 8
+        return DIRECTION_TOP, legend, note
+
+    @property
+    def margin(self) -> int:
+        end = self.tops()[2] + len(self.note) * LINE * SMALL_SIZE
+        return math.ceil(end + 4 + EDGE)
+
+
+def below(rows: ForestRows, cols: Columns, directions: tuple[str, str]) -> Below:
+    """The direction words (each under its half of the narrowest plot area), the legend and,
+    in a compact plot, a note, wrapped to the narrowest figure."""
+    half = (MIN_PLOT - GAP) / 2
+    width = cols.min_width - 2 * EDGE
+    legend = wrap(list(LEGEND), width, SMALL_SIZE, " \u00b7 ")
+    if cols.rob:
+        legend += wrap(list(ROB_LEGEND), width, SMALL_SIZE, " \u00b7 ")
+    note = []
     if rows.compact:
-        out.append(
-            {
-                "text": f"{len(rows.st_x)} study arms: above {MAX_LABELLED_ROWS} the rows are not "
-                "labelled and the squares are not sized by weight; hover a row for its study",
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0.0,
-                "y": 0.0,
-                "yshift": -112,
-                "xanchor": "left",
-                "yanchor": "top",
-                "showarrow": False,
-                "font": {"size": SMALL_SIZE, "color": GREY},
-            }
+        note = wrap(
+            [
+                f"{len(rows.st_x)} study arms: above {MAX_LABELLED_ROWS} the rows are not"
+                " labelled and the squares are not sized by weight",
+                "hover a row for its study",
+            ],
+            width,
+            SMALL_SIZE,
+            "; ",
         )
+    low, high = (wrap([d], half, SMALL_SIZE) if d else [] for d in directions)
+    return Below((low, high), legend, note)
+
+
+def title(text: str, parts: list[str], cols: Columns) -> tuple[dict[str, Any], int]:
+    """The title and its subtitle (``parts``, joined by middle dots), wrapped to the narrowest
+    figure, and the top margin they and the column headers need."""
+    width = cols.min_width - 2 * EDGE
+    lines = [f"<b>{esc(t)}</b>" for t in wrap([text], width, TITLE_SIZE, bold=True)]
+    subtitle = wrap([esc(p) for p in parts if p], width, SUBTITLE_SIZE, " \u00b7 ")
+    lines += [f"<span style='font-size:{SUBTITLE_SIZE}px'>{t}</span>" for t in subtitle]
+    height = (len(lines) - len(subtitle)) * LINE * TITLE_SIZE + len(subtitle) * LINE * SUBTITLE_SIZE
+    top = math.ceil(EDGE + height + 10 + LINE * HEADER_SIZE + 4)
+    layout = {
+        "text": "<br>".join(lines),
+        "x": 0.0,
+        "xanchor": "left",
+        # plotly places a title's FIRST line by the anchor and runs the others downwards
+        # (measured in chromium): its bottom, 22 px under its top, is pad.b above the plot
+        "y": 1.0,
+        "yref": "paper",
+        "yanchor": "bottom",
+        "pad": {"b": top - EDGE - 18, "l": EDGE},
+        "font": {"size": TITLE_SIZE},
+    }
+    return layout, top
+
+
+def _under(text: str, x: float, xshift: float, anchor: str, top: float) -> dict[str, Any]:
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": x,
+        "y": 0.0,
+        "xshift": xshift,
+        "yshift": -top,
+        "xanchor": anchor,
+        "yanchor": "top",
+        "align": anchor if anchor != "center" else "center",
+        "showarrow": False,
+        "font": {"size": SMALL_SIZE, "color": GREY},
+    }
+
+
+def under_plot(cols: Columns, text: Below) -> list[dict[str, Any]]:
+    """The direction words under the two ends of the x axis, the legend and the note (these
+    two from the figure's left edge)."""
+    directions, legend, note = text.tops()
+    out = []
+    for lines, x, anchor in ((text.directions[0], 0.0, "left"), (text.directions[1], 1.0, "right")):
+        if lines:
+            out.append(_under("<br>".join(esc(t) for t in lines), x, 0, anchor, directions))
+            out[-1]["font"] = {"size": SMALL_SIZE}
+    from_edge = -(cols.left - EDGE)
+    out.append(_under("<br>".join(text.legend), 0.0, from_edge, "left", legend))
+    if text.note:
+        out.append(_under("<br>".join(esc(t) for t in text.note), 0.0, from_edge, "left", note))
     return out
 
 
@@ -157,56 +193,26 @@ def pooled_hover(rows: ForestRows, log: bool) -> list[dict[str, Any]]:
     ]
 
 
-def compact_number_shapes(rows: ForestRows) -> list[dict[str, Any]]:
-    """A compact plot's pooled numbers, as labels of transparent shapes.
-
-    A compact plot has no numbers column (a text trace: changing it redraws every point), and
-    its row labels stay the same whatever the estimator (a new label width re-runs automargin:
-    a full redraw).
-    """
-    return [
-        {
-            "type": "rect",
-            "name": "numbers",
-            "xref": "paper",
-            "yref": "y",
-            "x0": 0.62,
-            "x1": 1.0,
-            "y0": y - 0.5,
-            "y1": y + 0.5,
-            "line": {"width": 0},
-            "fillcolor": "rgba(0,0,0,0)",
-            "label": {"text": text, "textposition": "middle left", "font": {"size": TICK_SIZE}},
-        }
-        for y, (kind, text) in enumerate(zip(rows.kinds, rows.numbers, strict=True))
-        if kind in ("pooled", "overall")
+def shown_labels(rows: ForestRows) -> tuple[list[float], list[str]]:
+    """(positions, texts) of the row labels: every row, or in a compact plot only its
+    headings, pooled and empty rows."""
+    shown = [
+        (y, f"<span style='color:{GREY}'>{t}</span>" if k == "empty" else t)
+        for y, t, k in zip(rows.ys, rows.labels, rows.kinds, strict=True)
+        if not rows.compact or k != "study"
     ]
+    return [y for y, _ in shown], [t for _, t in shown]
 
 
 def axes(
-    rows: ForestRows, x_span: list[float], log: bool, axis_title: str, with_rob: bool
+    rows: ForestRows, cols: Columns, x_span: list[float], log: bool, axis_title: str
 ) -> dict[str, Any]:
-    """Margins, the forest's x axis, the columns' x axes and the row axis."""
-    labelled = not rows.compact
-    n_rows = len(rows.labels)
-    tick_text = [
-        f"<span style='color:{GREY}'>{t}</span>" if k == "empty" else t
-        for t, k in zip(rows.labels, rows.kinds, strict=True)
-    ]
-    shown = [t for t, k in zip(tick_text, rows.kinds, strict=True) if labelled or k != "study"]
-    tick_size = TICK_SIZE if n_rows <= 60 else SMALL_SIZE - 2
+    """The forest's x axis, the row labels' axis and the text columns' axes."""
+    tickvals, ticktext = shown_labels(rows)
+    span = [rows.bottom + 0.1, -0.8]
     return {
-        # The left margin fits the longest row label (estimated, generously): plotly's
-        # automargin would draw the plot twice, on the first render and on every label change.
-        "margin": {
-            "l": label_margin(shown, tick_size),
-            "r": 20,
-            "t": 95,
-            "b": (125 if labelled else 145) + (36 if with_rob else 0),
-            "autoexpand": True,
-        },
         "xaxis": {
-            "domain": DOMAINS[with_rob][0],
+            "domain": [0.0, 1.0],
             "type": "log" if log else "linear",
             "range": x_span,
             "tickmode": "array" if log else "auto",
@@ -220,31 +226,22 @@ def axes(
             "linecolor": "#333333",
             "ticks": "outside",
         },
-        "xaxis2": {
-            "domain": DOMAINS[with_rob][1],
-            "range": [0.0, 1.0],
-            "visible": False,
-            "fixedrange": True,
-        },
-        "xaxis3": {  # the risk-of-bias column (empty without risk-of-bias data)
-            "domain": DOMAINS[True][2] if with_rob else DOMAINS[False][1],
-            "range": [0.0, 1.0],
-            "visible": False,
-            "fixedrange": True,
-        },
         "yaxis": {
             "tickmode": "array",
-            # A compact plot labels only its headings, pooled and empty rows.
-            "tickvals": [y for y, k in enumerate(rows.kinds) if labelled or k != "study"],
-            "ticktext": shown,
+            "tickvals": tickvals,
+            "ticktext": ticktext,
             "showticklabels": True,
-            "range": [n_rows - 0.4, -0.8],
+            "range": span,
             "autorange": False,
             "fixedrange": True,
             "showgrid": False,
             "zeroline": False,
+            # measured widths: plotly's automargin would draw the plot twice, on the first
+            # render and on every label change
             "automargin": False,
-            "tickfont": {"size": tick_size},
+            "tickfont": {"size": cols.tick_size},
             "ticks": "",
+            "ticklabelstandoff": LABEL_GAP,
         },
+        **column_axes(rows, cols, span),
     }

@@ -8,9 +8,14 @@ import pandas as pd
 from evidence.figures.palette import ROB_COLOURS, ROB_SYMBOLS, ROB_TEXT_COLOURS
 from evidence.figures.style import esc
 
+#: The legend's risk-of-bias items (wrapped to the figure's width by the layout).
 ROB_LEGEND = (
-    "RoB, risk of bias (overall): + low \u00b7 \u2212 some concerns or moderate \u00b7 X high or"
-    " serious<br>! critical \u00b7 ? no information \u00b7 NA not applicable (uncontrolled study)"
+    "RoB, risk of bias (overall): + low",
+    "\u2212 some concerns or moderate",
+    "X high or serious",
+    "! critical",
+    "? no information",
+    "NA not applicable (uncontrolled study)",
 )
 #: Fill, symbol and text colour of each judgement in the risk-of-bias column.
 ROB_STYLE = {

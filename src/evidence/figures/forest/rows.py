@@ -38,7 +38,9 @@ class ForestRows:
     compact: bool
     labels: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
-    numbers: list[str] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)  # estimate [95% CI]
+    weights: list[str] = field(default_factory=list)  # a study's weight in its group
+    ys: list[float] = field(default_factory=list)  # each row's centre (see place)
     # study rows: whiskers (x pairs separated by None), squares, hover
     ci_x: list[float | None] = field(default_factory=list)
     ci_y: list[float | None] = field(default_factory=list)
@@ -57,16 +59,43 @@ class ForestRows:
     pool_hover: list[str] = field(default_factory=list)
     diamonds: list[tuple[float, float, float, int, str]] = field(default_factory=list)
     pis: list[tuple[float, float, int]] = field(default_factory=list)
-    # groups without usable numbers: row, reason (shown), reason (hover)
+    # groups without usable numbers: row, reason (plain text, wrapped by the layout), hover
     empty: list[tuple[int, str, str]] = field(default_factory=list)
     range_values: list[float] = field(default_factory=list)  # pooled results' intervals
     study_values: list[float] = field(default_factory=list)  # studies' estimates and intervals
 
-    def add(self, label: str, kind: str, numbers: str = "") -> int:
+    def add(self, label: str, kind: str, numbers: str = "", weight: str = "") -> int:
         self.labels.append(label)
         self.kinds.append(kind)
         self.numbers.append(numbers)
+        self.weights.append(weight)
+        self.ys.append(len(self.ys))
         return len(self.labels) - 1
+
+    def place(self, heights: dict[int, float]) -> None:
+        """Give rows their height in row units (default 1: a row whose text has more lines
+        is taller) and move every mark from its row's index to the row's centre."""
+        top = -0.5
+        for i in range(len(self.ys)):
+            h = heights.get(i, 1.0)
+            centre = top + h / 2
+            self.ys[i] = int(centre) if centre.is_integer() else centre
+            top += h
+        if not heights:
+            return
+        at = self.ys
+        self.ci_y = [None if y is None else at[int(y)] for y in self.ci_y]
+        self.st_y = [at[y] for y in self.st_y]
+        self.rob = [(at[y], *rest) for y, *rest in self.rob]
+        self.pool_y = [at[y] for y in self.pool_y]
+        self.diamonds = [(lb, est, ub, at[y], c) for lb, est, ub, y, c in self.diamonds]
+        self.pis = [(lo, hi, at[y]) for lo, hi, y in self.pis]
+        self.empty = [(at[y], *rest) for y, *rest in self.empty]
+
+    @property
+    def bottom(self) -> float:
+        """The lower edge of the last row, in row units."""
+        return self.ys[-1] + 0.5 if self.ys else 0.5
 
 
 _ROW_TYPES: dict[tuple[str, ...], Any] = {}
@@ -125,7 +154,8 @@ def _add_group(
         y = rows.add(
             "" if compact else esc(study_label(r)),
             "study",
-            "" if compact else f"{fmt(e)} [{fmt(lo)}, {fmt(hi)}]  {fmt(w, 0)}%",
+            "" if compact else f"{fmt(e)} [{fmt(lo)}, {fmt(hi)}]",
+            "" if compact else f"{fmt(w, 0)}%",
         )
         rows.ci_x += [lo, hi, None]
         rows.ci_y += [y, y, None]
@@ -146,15 +176,8 @@ def _add_group(
     rows.study_values += [*est.tolist(), *lb.tolist(), *ub.tolist()]
     if result is None:
         why = reasons(in_group)
-        short = why if len(why) <= 56 else why[:54].rstrip() + "\u2026"
         y = rows.add("<i>no usable numbers</i>", "empty")
-        rows.empty.append(
-            (
-                y,
-                "\u2002" + esc(short),  # a little room from the axis
-                f"<b>{esc(group)}</b>: no usable numbers<br>{esc(why)}",
-            )
-        )
+        rows.empty.append((y, why, f"<b>{esc(group)}</b>: no usable numbers<br>{esc(why)}"))
         return
     het = f", I\u00b2 {result.i2:.0f}%" if result.k > 1 and math.isfinite(result.i2) else ""
     label = f"<i>{esc(group)} pooled (k={result.k}{'' if compact else het})</i>"

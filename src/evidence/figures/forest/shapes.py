@@ -62,23 +62,21 @@ def null_line(null: float) -> dict[str, Any]:
     }
 
 
-def separators(kinds: list[str]) -> list[dict[str, Any]]:
-    """A thin line above every group heading but the first."""
-    return [
-        {
-            "type": "line",
-            "xref": "paper",
-            "yref": "y",
-            "x0": 0,
-            "x1": 1,
-            "y0": y - 0.5,
-            "y1": y - 0.5,
-            "line": {"color": LIGHT_GREY, "width": 1},
-            "layer": "below",
-        }
-        for y, kind in enumerate(kinds)
-        if kind == "heading" and y > 0
-    ]
+def separators(rows: ForestRows, right: float) -> list[dict[str, Any]]:
+    """A thin line above every group heading but the first (headings are one row high),
+    across the plot area and the ``right`` px of text columns beyond it."""
+    line = {"type": "line", "line": {"color": LIGHT_GREY, "width": 1}, "layer": "below"}
+    out = []
+    for i, (y, kind) in enumerate(zip(rows.ys, rows.kinds, strict=True)):
+        if kind != "heading" or i == 0:
+            continue
+        at = {"yref": "y", "y0": y - 0.5, "y1": y - 0.5}
+        out.append(line | at | {"xref": "paper", "x0": 0, "x1": 1})
+        # the columns are in the margin: px from the plot's right edge, whatever its width
+        out.append(
+            line | at | {"xref": "paper", "xsizemode": "pixel", "xanchor": 1, "x0": 0, "x1": right}
+        )
+    return out
 
 
 def compact_shapes(rows: ForestRows, x_range: list[float], log: bool) -> list[dict[str, Any]]:

@@ -5,25 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from evidence.figures.forest.columns import REASON_SIZE
 from evidence.figures.forest.rows import ForestRows
 from evidence.figures.palette import GREY
-from evidence.figures.style import SMALL_SIZE, TICK_SIZE, trace
+from evidence.figures.style import trace
 
-#: Names of the traces, in order (tests and the app rely on the order).
-TRACES = ("ci", "studies", "empty", "numbers", "rob")
+#: Names of the traces, in order (tests and the app rely on the order). "numbers" and
+#: "weights" have no points: they only make plotly draw the axes (yaxis2, yaxis3) whose tick
+#: labels are those columns (see columns.py).
+TRACES = ("ci", "studies", "empty", "numbers", "weights")
 
 
-def forest_traces(rows: ForestRows, x_left: float) -> list[dict[str, Any]]:
-    """The five traces of :data:`TRACES` for ``rows`` (``x_left``: the x axis' left end)."""
+def forest_traces(rows: ForestRows, x_left: float, reasons: list[str]) -> list[dict[str, Any]]:
+    """The five traces of :data:`TRACES` for ``rows`` (``x_left``: the x axis' left end;
+    ``reasons``: each empty group's reason, as lines)."""
     compact = rows.compact
-    n_rows = len(rows.labels)
-    # Only rows with numbers get a text point: plotly.js removes the <text> of a point whose
-    # text is empty and an in-place update never draws it again, so a row that gained numbers
-    # after a control change stayed blank (the dashboard's vanishing numbers).
-    numbered = [y for y, t in enumerate(rows.numbers) if t] if not compact else []
-    rob_y, rob_fill, rob_text, rob_ink, rob_hover = (
-        [cell[i] for cell in rows.rob] for i in range(5)
-    )
     return [
         trace(
             "scatter",
@@ -41,46 +37,15 @@ def forest_traces(rows: ForestRows, x_left: float) -> list[dict[str, Any]]:
             x=[x_left] * len(rows.empty),
             y=[y for y, _, _ in rows.empty],
             mode="text",  # the reason, written in the plot area; hover gives all of it
-            text=[text for _, text, _ in rows.empty],
+            text=reasons,
             textposition="middle right",
-            textfont={"size": SMALL_SIZE + 1, "color": GREY},
+            textfont={"size": REASON_SIZE, "color": GREY},
             cliponaxis=False,
             hovertext=[hover for _, _, hover in rows.empty],
             hoverinfo="text",
         ),
-        trace(
-            "scatter",
-            name="numbers",
-            x=[0.02] * len(numbered),
-            y=numbered,
-            xaxis="x2",
-            mode="text",
-            text=[rows.numbers[y] for y in numbered],
-            textposition="middle right",
-            textfont={"size": TICK_SIZE if n_rows <= 60 else SMALL_SIZE - 2},
-            cliponaxis=False,  # a long interval may reach into the next column
-            hoverinfo="skip",
-        ),
-        trace(
-            "scatter",
-            name="rob",
-            x=[0.5] * len(rob_y),
-            y=rob_y,
-            xaxis="x3",
-            mode="markers+text",
-            marker={
-                "size": 22 if n_rows <= 60 else 14,
-                "color": rob_fill,
-                "symbol": "circle",
-                "line": {"color": "#444444", "width": 1},
-            },
-            text=rob_text,
-            textposition="middle center",
-            textfont={"size": SMALL_SIZE - 1 if n_rows <= 60 else 9, "color": rob_ink},
-            cliponaxis=False,
-            hovertext=rob_hover,
-            hoverinfo="text",
-        ),
+        trace("scatter", name="numbers", x=[], y=[], yaxis="y2", hoverinfo="skip"),
+        trace("scatter", name="weights", x=[], y=[], yaxis="y3", hoverinfo="skip"),
     ]
 
 
