@@ -10,6 +10,7 @@ import sys
 import pytest
 
 import evidence
+from evidence.app.html import escape
 from evidence.app.state import DEFAULT, ViewState
 
 from .conftest import FIXTURES, ROOT
@@ -301,3 +302,24 @@ def test_appraisal_plots_have_download_menus(app):
 
 def test_default_state_is_unchanged_by_the_new_fields():
     assert DEFAULT.rob == "all" and DEFAULT.section == "claims" and DEFAULT.tool == "all"
+
+
+def test_tabs_that_keep_the_frequentist_estimator_say_so_in_bayesian_mode(app):
+    """Issue 14: Robustness and Appraisal pool with the frequentist estimator even while the
+    Bayesian model is chosen; each says so in one line (and only then)."""
+    from evidence.analysis.words import frequentist_note
+    from evidence.bayesian import BAYES
+
+    app.change("estimator", "DL")
+    app.change("tab", "robustness")
+    app.change("tab", "appraisal")
+    views = (app.robustness, app.appraisal)
+    assert all(v.model_note.value == "" for v in views)
+    app.change("estimator", BAYES)
+    assert app.state.model == "bayes" and app.notices == []
+    for view in views:
+        assert escape(frequentist_note("DL")) in view.model_note.value
+        assert "frequentist DL estimator" in view.model_note.value
+        assert view.model_note in view.box.children
+    app.change("estimator", "PM")
+    assert all(v.model_note.value == "" for v in views)

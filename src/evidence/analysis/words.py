@@ -150,3 +150,11 @@ def _caveat(pooled: Pooled) -> str:
             "the claim that the combination beats either cell type alone cannot be tested here."
         )
     return " ".join(parts)
+
+
+def frequentist_note(method: str) -> str:
+    """Said on a tab that keeps the frequentist model while the Bayesian one is chosen."""
+    return (
+        "The Bayesian model applies to the Compare view only: this tab uses the frequentist "
+        f"{method} estimator (the last one chosen), as its methods are defined for it."
+    )

@@ -18,6 +18,7 @@ import ipywidgets as W
 import plotly.graph_objects as go
 
 from evidence.app.cache import Analysis
+from evidence.app.html import escape
 from evidence.app.state import ViewState
 from evidence.app.widgets import FigurePane
 
@@ -44,6 +45,16 @@ class View(Protocol):
 
     def sync(self, state: ViewState) -> None:
         """Show ``state`` in the view's own controls without reporting it back."""
+
+
+def model_note(state: ViewState) -> str:
+    """For a tab that keeps the frequentist estimator: says so while the Bayesian model is
+    chosen (else empty)."""
+    if state.model != "bayes":
+        return ""
+    from evidence.analysis.words import frequentist_note
+
+    return f"<p class='ev-notice-item'>{escape(frequentist_note(state.estimator))}</p>"
 
 
 class BaseView:

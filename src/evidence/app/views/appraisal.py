@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from evidence.app.controls import SECTION_TITLES, TOOL_LABELS
 from evidence.app.html import escape, is_missing, style, table
 from evidence.app.state import ROB_TOOLS, SECTIONS, ViewState
-from evidence.app.views import BaseView, Context
+from evidence.app.views import BaseView, Context, model_note
 from evidence.app.views.certainty import CertaintySection
 from evidence.app.views.claims import ClaimsSection
 from evidence.app.views.links import StudyLinks
@@ -90,7 +90,10 @@ class AppraisalView(BaseView):
         self.flow_text = classed(W.HTML(), "ev-flow-text")
         self.panes_by_section["flow"].children = (self.boxes["flow-plot"], self.flow_text)
 
-        self.box = classed(W.VBox([W.HTML(style("appraisal.css")), self.tabs]), "ev-appraisal")
+        self.model_note = classed(W.HTML(), "ev-model-note")
+        self.box = classed(
+            W.VBox([W.HTML(style("appraisal.css")), self.model_note, self.tabs]), "ev-appraisal"
+        )
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -113,6 +116,7 @@ class AppraisalView(BaseView):
     def sync(self, state: ViewState) -> None:
         """Show the section and tool of ``state`` without reporting them back."""
         self.state = state
+        self.model_note.value = model_note(state)
         self.tabs.selected_index = SECTIONS.index(state.section)
         self.tool.value = state.tool
 

@@ -11,7 +11,7 @@ import ipywidgets as W
 from evidence.app.controls import SCOPE_LABELS
 from evidence.app.html import escape
 from evidence.app.state import ViewState
-from evidence.app.views import BaseView, Context
+from evidence.app.views import BaseView, Context, model_note
 from evidence.app.widgets import FigurePane, classed, slug
 from evidence.appraisal import rob as rob_module
 from evidence.compare import OUTCOME_LABELS
@@ -42,9 +42,10 @@ class RobustnessView(BaseView):
         self.shown_scope = self.scope.value
         self.scope.observe(self._scope_changed, names="value")
         self.summary = classed(W.HTML(), "ev-robustness-summary")
+        self.model_note = classed(W.HTML(), "ev-model-note")
         self.panes = {name: FigurePane(name, filename) for name, filename in PLOTS.items()}
         self.boxes = {name: pane.box for name, pane in self.panes.items()}
-        self.box = W.VBox([self.scope, self.summary, *self.boxes.values()])
+        self.box = W.VBox([self.model_note, self.scope, self.summary, *self.boxes.values()])
         self.built_for: Hashable = None
 
     def _scope_changed(self, change: dict) -> None:
@@ -53,6 +54,7 @@ class RobustnessView(BaseView):
             self.context.change("scope", change["new"])
 
     def sync(self, state: ViewState) -> None:
+        self.model_note.value = model_note(state)
         self.shown_scope = state.scope
         self.scope.value = state.scope
 
