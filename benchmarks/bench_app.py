@@ -113,7 +113,7 @@ APP_CONTROLS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("risk of bias", ".ev-rob", "select", ("without high risk of bias", "all studies")),
     ("estimator", ".ev-estimator", "select",
      ("DL (DerSimonian-Laird, RevMan 5)", "REML (restricted maximum likelihood)")),
-    ("Knapp-Hartung", ".ev-test", "checkbox", ("", "")),
+    ("Knapp-Hartung", ".ev-test", "select", ("Knapp-Hartung (t, k\u22121 df)", "z (Wald)")),
     ("pre-post r", ".ev-corr", "slider", ("ArrowRight", "ArrowLeft")),
 ]  # fmt: skip
 

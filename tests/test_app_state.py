@@ -105,7 +105,7 @@ def test_lenient_spelling():
         ("corr=-0.1", "corr"),
         ("corr=0x1", "corr"),
         ("measure=HR", "measure"),
-        ("test=adhoc", "test"),  # allowed by meta, not offered by the compare layer
+        ("test=hksj", "test"),  # metafor's name is knha
         ("window=1-2", "window"),
         ("design=" + "a" * 500, "design"),
         ("rob=exclude", "rob"),
@@ -331,7 +331,7 @@ def test_controls_update_the_figure_in_place(app):
     assert "Albumin" in app.compare.summary.value
     app.controls.widgets["estimator"].value = "DL"
     assert "DL estimator" in forest.layout.title.text
-    app.controls.widgets["test"].value = True
+    app.controls.widgets["test"].value = "knha"
     assert app.state.test == "knha" and "Knapp-Hartung" in forest.layout.title.text
     app.controls.group_boxes["BM-MNC"].value = False
     assert app.state.question.groups == ("MSC+HSC", "MSC", "HSC")
@@ -376,7 +376,7 @@ def test_bad_link_shows_an_escaped_notice(app):
         ("outcome", ["meld"]),
         ("outcome", {"__class__": 1}),
         ("estimator", None),
-        ("test", "adhoc"),
+        ("test", "hksj"),
         ("test", 3),
         ("groups", ("MSC", "<b>")),
         ("groups", ()),
@@ -544,3 +544,17 @@ def test_multi_valued_descriptors_read_as_lists() -> None:
     assert list_cell("peripheral vein;portal vein") == "peripheral vein, portal vein"
     assert "not reported" in list_cell(float("nan"))
     assert list_cell("a<b;c") == "a&lt;b, c"  # still escaped
+
+
+def test_the_ad_hoc_knapp_hartung_test_is_offered(app):
+    """Issue 14: pool, the report and the export take metafor's adhoc; so does the dashboard."""
+    assert [v for _, v in app.controls.widgets["test"].options] == ["z", "knha", "adhoc"]
+    app.controls.widgets["test"].value = "adhoc"
+    assert app.state.test == "adhoc" and app.notices == []
+    assert app.url.query == "test=adhoc"
+    assert "Knapp-Hartung (ad hoc)" in app.compare.forest.layout.title.text
+    assert "ad hoc Knapp-Hartung intervals" in app.compare.summary.value
+    app.apply_url("tab=robustness&test=adhoc&scope=HSC")
+    assert app.notices == [] and app.controls.widgets["test"].value == "adhoc"
+    grid = app.robustness.figures["grid"]
+    assert "Knapp-Hartung (ad hoc)" in " ".join(map(str, grid.layout.xaxis.ticktext or ()))

@@ -165,7 +165,9 @@ SCRIPT = (
 def _change(controls: Controls, rng: random.Random, kind: str, value: object = None) -> None:
     """One control change as a viewer makes it (random ``value`` when not given)."""
     if kind == "test":
-        controls.widgets["test"].value = not controls.widgets["test"].value
+        widget = controls.widgets["test"]  # the next choice (no draw: the sequences stay)
+        tests = [v for _, v in widget.options]
+        widget.value = tests[(tests.index(widget.value) + 1) % len(tests)]
     elif kind == "groups":
         boxes = controls.group_boxes
         checked = [g for g, b in boxes.items() if b.value]

@@ -349,6 +349,8 @@ def estimator_grid(
     reference model (``method``, ``test``). A model that cannot be fitted has an ``error``."""
     rows = studies(frame, scope)
     null = analysis_null(_measure(frame))
+    if test not in tests:  # e.g. adhoc: the reference model is always one of the grid's
+        tests = (*tests, test)
     records: list[dict[str, object]] = []
     for m in methods:
         for t in tests:

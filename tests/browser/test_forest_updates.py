@@ -148,8 +148,12 @@ def _step(page: Page, rng: random.Random) -> str:
     """One random control change; returns what it did."""
     kind = rng.choice((*SELECTS, "test", "groups", "groups"))
     if kind == "test":
-        page.click(".ev-test input")
-        return "test"
+        # the next choice, without a draw from rng (each seed's sequence stays as it was)
+        tests = page.eval_on_selector(".ev-test select", "s => Array.from(s.options, o => o.value)")
+        current = page.eval_on_selector(".ev-test select", "s => s.value")
+        value = tests[(tests.index(current) + 1) % len(tests)]
+        page.select_option(".ev-test select", value)
+        return f"test={value}"
     if kind == "groups":
         checked = [g for g in GROUPS if page.is_checked(f".ev-group-{g} input")]
         options = [g for g in GROUPS if g not in checked or len(checked) > 1]

@@ -13,16 +13,13 @@ import pandas as pd
 
 from evidence.analysis.question import (
     CELL_THERAPY_GROUPS,
+    POOL_TESTS,
     Question,
     one_of,
 )
 from evidence.meta import RMAResult, SubgroupResult, difference_test, rma, subgroups
 from evidence.meta.estimators import METHODS
 
-#: Tests the dashboard's control offers; ``pool`` also takes metafor's ``adhoc`` (Knapp-Hartung
-#: with its scale factor truncated at 1, never narrower than z).
-TESTS = ("z", "knha")
-POOL_TESTS = (*TESTS, "adhoc")
 #: Correlations at which a within-arm analysis is re-run to see whether its conclusion holds.
 RI_SENSITIVITY = (0.2, 0.8)
 #: Visits further apart than this (months) in one pool are mixed timepoints: the summary says so.

@@ -53,8 +53,8 @@ POPULATION_FILTERS = {
     "decompensated": ("decompensated cirrhosis only", ("decompensated cirrhosis",)),
 }
 BINARY_MEASURES = ("OR", "RR", "RD")
-#: Tests the dashboard's control offers; ``pool`` also takes metafor's ``adhoc`` (Knapp-Hartung
-#: with its scale factor truncated at 1, never narrower than z).
+#: Tests of the robustness grid; ``pool`` and the dashboard also take metafor's ``adhoc``
+#: (Knapp-Hartung with its scale factor truncated at 1, never narrower than z).
 TESTS = ("z", "knha")
 POOL_TESTS = (*TESTS, "adhoc")
 COMPARED_GROUPS = ARM_GROUPS

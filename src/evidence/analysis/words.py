@@ -14,6 +14,13 @@ from evidence.analysis.question import (
 from evidence.analysis.scales import MEASURE_LABELS, to_display
 from evidence.meta import SubgroupResult
 
+#: The confidence intervals of each test, in a sentence ("... estimator and {words}").
+INTERVAL_WORDS = {
+    "z": "z (Wald) intervals",
+    "knha": "Knapp-Hartung (t) intervals",
+    "adhoc": "ad hoc Knapp-Hartung intervals (never narrower than z)",
+}
+
 
 def _fmt(x: float) -> str:
     return "NA" if not math.isfinite(x) else f"{x:.2f}".replace("-", "\u2212")

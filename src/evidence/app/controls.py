@@ -47,6 +47,11 @@ EFFECT_LABELS = {
     "change": "within arms (change, or patients with the event)",
     "control": "cells versus control",
 }
+TEST_CHOICES = {
+    "z": "z (Wald)",
+    "knha": "Knapp-Hartung (t, k\u22121 df)",
+    "adhoc": "Knapp-Hartung ad hoc (never narrower than z)",
+}
 MEASURE_CHOICES = {"OR": "odds ratio", "RR": "risk ratio", "RD": "risk difference"}
 GROUP_LABELS = {
     "MSC+HSC": "MSC+HSC (combination)",
@@ -123,7 +128,9 @@ class Controls:
                 layout=W.Layout(width="100%"),
                 style=_STYLE,
             ),
-            "test": W.Checkbox(description="Knapp-Hartung CI (t, k\u22121 df)", indent=False),
+            "test": W.Dropdown(
+                options=_options("test", TEST_CHOICES), description="Confidence interval", **drop
+            ),
             "design": W.Dropdown(
                 options=_options("design", {k: v[0] for k, v in DESIGN_FILTERS.items()}),
                 description="Designs",
@@ -205,10 +212,7 @@ class Controls:
         def handler(change: dict) -> None:
             if self._quiet or self._callback is None:
                 return
-            value = change["new"]
-            if name == "test":  # a checkbox: on means Knapp-Hartung
-                value = "knha" if value is True else ("z" if value is False else value)
-            self._callback(name, value)
+            self._callback(name, change["new"])
 
         return handler
 
@@ -229,9 +233,7 @@ class Controls:
         try:
             for name, widget in self.widgets.items():
                 value = param(state, name)
-                if name == "test":
-                    value = value == "knha"
-                elif name == "estimator" and state.model == "bayes":
+                if name == "estimator" and state.model == "bayes":
                     value = BAYES
                 if widget.value != value:
                     widget.value = value

@@ -32,8 +32,8 @@ from evidence.compare import (
     CONFIDENCE_FILTERS,
     DESIGN_FILTERS,
     OUTCOME_LABELS,
+    POOL_TESTS,
     POPULATION_FILTERS,
-    TESTS,
     WINDOWS,
     Question,
 )
@@ -67,7 +67,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "window": tuple(WINDOWS),
     "estimator": tuple(METHODS),
     "model": MODELS,
-    "test": tuple(TESTS),
+    "test": tuple(POOL_TESTS),
     "design": tuple(DESIGN_FILTERS),
     "confidence": tuple(CONFIDENCE_FILTERS),
     "population": tuple(POPULATION_FILTERS),

@@ -12,6 +12,7 @@ import ipywidgets as W
 import pandas as pd
 import plotly.graph_objects as go
 
+from evidence.analysis.words import INTERVAL_WORDS
 from evidence.app.html import escape
 from evidence.app.state import ViewState
 from evidence.app.views import BaseView, Context
@@ -195,7 +196,7 @@ class CompareView(BaseView):
         lines = [s for s in summary(pooled) if not test_line or s != test_line]
         lines[-1:-1] = rob_lines or []  # what the risk-of-bias filter did, before the caveat
         sentences = "".join(f"<li>{escape(s)}</li>" for s in lines)
-        test = "Knapp-Hartung (t) intervals" if pooled.test == "knha" else "z (Wald) intervals"
+        test = INTERVAL_WORDS[pooled.test]
         method = (
             f"Computed with the {escape(pooled.method)} estimator of \u03c4\u00b2 and {test}; "
             f"95% prediction intervals where a group has at least 3 study arms. Effect: "
