@@ -17,6 +17,7 @@ from evidence.appraisal import rob as rob_module
 from evidence.compare import Pooled, Question, effects, pool
 from evidence.dataset import Dataset
 from evidence.schema import DatasetError
+from evidence.text import read_in
 
 CACHE_SIZE = 32  # results kept (a GRADE draft, the largest, is ~100 kB)
 #: Figures kept apart, fewer: a forest plot of 2,000 studies holds a few MB of hover text.
@@ -111,11 +112,7 @@ class Analysis:
 
     def _with_locators(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Add where each effect's numbers were read ("Table 2; abstract") for hover text."""
-        found = []
-        for lines in frame["source_lines"]:
-            locs = dict.fromkeys(self._locator.get(x, "") for x in lines)
-            found.append("; ".join(loc for loc in locs if loc))
-        return frame.assign(locators=found)
+        return frame.assign(locators=[read_in(x, self._locator) for x in frame["source_lines"]])
 
 
 __all__ = ["CACHE_SIZE", "FIGURES_KEPT", "LRU", "Analysis", "clinical_studies", "load_rob"]

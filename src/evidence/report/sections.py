@@ -23,7 +23,7 @@ from evidence.escaping import html_text
 from evidence.report.page import Page
 from evidence.report.settings import Settings
 from evidence.schema import split_list
-from evidence.text import with_source_text
+from evidence.text import with_read_in, with_source_text
 
 _e = html_text  # every data value goes through the one escaping helper
 
@@ -94,7 +94,8 @@ def outcome_section(
     )
 
     q = settings.question(outcome, effect)
-    frame = effects(data, q)
+    # where each effect's numbers were read (hover: "read in: Table 2"), not data-file lines
+    frame = with_read_in(effects(data, q), data.outcomes)
     pooled = pool(frame, q, method=settings.method, test=settings.test)
     name = _slug(outcome, effect)
     anchor = f"outcome-{name}"

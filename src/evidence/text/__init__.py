@@ -3,6 +3,6 @@ for people, in one place."""
 
 from __future__ import annotations
 
-from evidence.text.sources import source_text, with_source_text
+from evidence.text.sources import read_in, source_text, with_read_in, with_source_text
 
-__all__ = ["source_text", "with_source_text"]
+__all__ = ["read_in", "source_text", "with_read_in", "with_source_text"]

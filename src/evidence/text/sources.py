@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
@@ -23,6 +23,21 @@ def _lines(lines: object) -> tuple[int, ...]:
     return tuple(int(x) for x in lines)
 
 
+def read_in(lines: object, locator_of: Mapping[int, str]) -> str:
+    """Where the numbers on ``lines`` were read, each locator once, in order: "Table 2;
+    abstract" (what a reader can look up, unlike a line of a data file)."""
+    found = dict.fromkeys(locator_of.get(x, "") for x in _lines(lines))
+    return "; ".join(loc for loc in found if loc)
+
+
+def with_read_in(frame: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """An effects frame with ``locators``: :func:`read_in` of each row's ``source_lines``,
+    looked up in the dataset's ``outcomes`` frame."""
+    lines = outcomes["source_line"].astype(int).tolist()
+    locator_of = dict(zip(lines, outcomes["locator"], strict=True))
+    return frame.assign(locators=[read_in(x, locator_of) for x in frame["source_lines"]])
+
+
 def with_source_text(frame: pd.DataFrame) -> pd.DataFrame:
     """An effects frame for a file a reader opens (CSV, XLSX): ``source_file`` and
     ``source_lines`` become one ``sources`` column of text, in their place."""
@@ -37,4 +52,4 @@ def with_source_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-__all__ = ["source_text", "with_source_text"]
+__all__ = ["read_in", "source_text", "with_read_in", "with_source_text"]
