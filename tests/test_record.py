@@ -211,3 +211,20 @@ def test_a_click_on_a_forest_row_opens_its_record_beside_the_plot(appraisal_data
     # another question that has no row for the study shows the hint again
     app.apply_url("outcome=albumin&effect=change&groups=BM-MNC")
     assert view.record.value == HINT
+
+
+def test_appraisal_sources_that_name_no_record_are_warned_about(copy: Path):
+    from evidence.appraisal import validate as validate_appraisal
+
+    assert not [p for p in validate_appraisal(copy) if "does not name the record" in str(p)]
+    rob = copy / "data" / "rob.csv"
+    rob.write_text(
+        rob.read_text(encoding="utf-8").replace(
+            ",https://example.org/alpha", ",abstract http://10.0.0.7/alpha"
+        ),
+        encoding="utf-8",
+    )
+    found = [str(p) for p in validate_appraisal(copy) if "does not name the record" in str(p)]
+    assert len(found) == 1, found  # one per study and address, counting its other rows
+    assert found[0].startswith("data/rob.csv:2: warning: alpha2010_trial [source] ")
+    assert "an IP address" in found[0] and "more rows of alpha2010_trial" in found[0]

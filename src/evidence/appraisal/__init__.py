@@ -15,6 +15,22 @@ from evidence.data.problems import Problem, file_order
 __all__ = ["validate"]
 
 
+def _source_problems(root: Path) -> list[Problem]:
+    """Warnings for ``source`` addresses that name no record (an IP address, a search page)."""
+    from evidence.appraisal import schema as aschema
+    from evidence.data.rules.urls import column_problems
+
+    found = []
+    for spec, key in (
+        (aschema.CLAIMS_TABLE, "cites"),  # as the claims rules name a row
+        (aschema.ROB_TABLE, "citekey"),
+        (aschema.GRADE_TABLE, None),
+    ):
+        table, _ = aschema.read(root, spec, key_column=key)  # its own problems: reported above
+        found += column_problems(table, "source", key)
+    return found
+
+
 def validate(root: Path | str = ".") -> list[Problem]:
     """Every problem in the appraisal files at ``root``, errors and warnings, in file order.
 
@@ -32,5 +48,6 @@ def validate(root: Path | str = ".") -> list[Problem]:
     except UnreadableFile as exc:
         return [Problem(BIB_FILE, exc.line, None, None, f"cannot read: {exc.reason}", None)]
     found = claims.problems(root, registry) + rob.problems(root, registry) + grade.problems(root)
+    found += _source_problems(root)
     unique = set(found)
     return sorted(unique, key=file_order)

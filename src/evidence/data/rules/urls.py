@@ -44,8 +44,8 @@ def url_kind(url: str) -> str:
 
 
 def link_problems(registry: Registry, outcomes: Table) -> list[Problem]:
-    """A warning per bib field, and per citekey and address of data/outcomes.csv (at its first
-    row, counting the others: one address is usually repeated on every number of a study)."""
+    """A warning per bib field, and per citekey and address of data/outcomes.csv
+    (:func:`column_problems`)."""
     bib = Reporter(BIB_FILE)
     for entry in registry.entries:
         for field in ("url", "source"):
@@ -55,28 +55,34 @@ def link_problems(registry: Registry, outcomes: Table) -> list[Problem]:
                     bib.warning(
                         entry.line_of(field), entry.key, field, _message(url, kind), EXPECTED
                     )
-    report = Reporter(outcomes.display)
-    if "source_url" in outcomes.columns:
-        first: dict[tuple[str, str], tuple[int, str]] = {}
-        count: dict[tuple[str, str], int] = {}
-        for row in outcomes.rows:
-            url = row["source_url"].strip()
-            kind = url_kind(url) if url else ""
+    return bib.problems + column_problems(outcomes, "source_url")
+
+
+def column_problems(table: Table, column: str, key_column: str | None = "citekey") -> list[Problem]:
+    """A warning per key and address in ``column`` (free text: every URL in it), at its first
+    row, counting the others: one address is usually repeated on every row of a study."""
+    report = Reporter(table.display)
+    if column not in table.columns:
+        return []
+    first: dict[tuple[str, str], tuple[int, str]] = {}
+    count: dict[tuple[str, str], int] = {}
+    for row in table.rows:
+        key = row[key_column] if key_column else ""
+        for url in URL.findall(row[column]):
+            kind = url_kind(url)
             if kind:
-                key = (row["citekey"], url)
-                first.setdefault(key, (row.line, kind))
-                count[key] = count.get(key, 0) + 1
-        for (citekey, url), (line, kind) in first.items():
-            more = count[(citekey, url)] - 1
-            also = (
-                f" (and {more} more {'row' if more == 1 else 'rows'} of {citekey})" if more else ""
-            )
-            report.warning(line, citekey, "source_url", _message(url, kind) + also, EXPECTED)
-    return bib.problems + report.problems
+                first.setdefault((key, url), (row.line, kind))
+                count[(key, url)] = count.get((key, url), 0) + 1
+    for (key, url), (line, kind) in first.items():
+        more = count[(key, url)] - 1
+        rows = "row" if more == 1 else "rows"
+        also = f" (and {more} more {rows}{' of ' + key if key else ''})" if more else ""
+        report.warning(line, key or None, column, _message(url, kind) + also, EXPECTED)
+    return report.problems
 
 
 def _message(url: str, kind: str) -> str:
     return f"{url} is {kind}: it does not name the record that was read"
 
 
-__all__ = ["SEARCH_PARAMETERS", "URL", "link_problems", "url_kind"]
+__all__ = ["SEARCH_PARAMETERS", "URL", "column_problems", "link_problems", "url_kind"]
