@@ -138,3 +138,4 @@ def test_bayes_summary_labels_a_counted_outcome_threshold(data) -> None:
     assert "P(benefit), no threshold set" in html and "\u2265 0.00" not in html
     html = BayesPanel._summary(pool_bayes(effects(data, q), q, prior, threshold=0.8), prior)
     assert "P(OR \u2264 0.80)" in html
+    assert "Benefit threshold:</b> P(OR \u2264 0.80) (set by the reviewer)" in html

@@ -121,7 +121,9 @@ class BayesPanel:
                 f"<td class='ev-num'>{_pct(g.p_benefit)}</td>"
                 f"<td class='ev-num'>{_pct(g.p_threshold)}</td></tr>"
             )
-        threshold = f"{fmt(bp.threshold)}{unit}" if not q.binary else fmt(bp.threshold)
+        threshold = f"{fmt(bp.threshold)}{unit}"
+        if q.binary:  # a ratio or a risk difference: the event itself says more than a number
+            threshold = bp.threshold_label
         lines = [
             f"<p class='ev-method'><b>Prior:</b> {escape(bp.prior.text)}"
             + (
