@@ -12,7 +12,7 @@ from evidence.appraisal.schema import GRADE_EFFECTS
 from evidence.compare import Question, effects
 
 from .conftest import NAV_TIMEOUT, ROOT, Server
-from .test_dashboard import FOREST, forest, open_dashboard
+from .test_dashboard import FOREST, forest, open_dashboard, show_more
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -62,10 +62,13 @@ def test_rob_filter_repools_and_the_column_is_drawn(page: Page, server: Server, 
     column = page.evaluate(JS_ROB_COLUMN)
     assert column["drawn"] == rows - left and column["header"]  # a circle per row, a header
     assert sorted(column["data"]) == ["NA", "\u2212"]
+    page.click(".ev-excluded-toggle")  # the list of arms not in the plot is folded
+    page.wait_for_selector(".ev-excluded-list", state="visible", timeout=NAV_TIMEOUT)
     excluded = page.inner_text(".ev-excluded")
     assert "risk of bias high (RoB 2): left out by the filter" in excluded
     line = f"Risk of bias filter (without high risk of bias): {left} study arm{plural} left out"
     assert line in page.inner_text(".ev-summary")
+    show_more(page)  # a link with a folded setting unfolds them: this only checks
     page.select_option(".ev-rob select", label="all studies")
     wait_rows(page, rows)
     assert page.evaluate(JS_ROB_COLUMN)["drawn"] == rows

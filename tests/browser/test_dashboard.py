@@ -16,7 +16,8 @@ from .conftest import NAV_TIMEOUT, POOL_SIZE, ROOT, Server
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 FOREST = ".ev-forest .js-plotly-plot .main-svg"
-SCREENSHOT = ROOT / "docs" / "screenshots" / "dashboard.png"
+# a test's screenshot is an artifact; the README's come from docs/screenshots/make.py
+SCREENSHOT = ROOT / "tests" / "artifacts" / "dashboard.png"
 JS_FOREST = """() => {
   const gd = document.querySelector('.ev-forest .js-plotly-plot');
   if (!gd || !gd.data) return null;
@@ -46,6 +47,14 @@ def open_dashboard(page: Page, url: str, selector: str = FOREST, state: str = "v
                 raise
             print(f"retrying {url}: no {selector} after {NAV_TIMEOUT / 1000:.0f} s")
     raise AssertionError("unreachable")
+
+
+def show_more(page: Page) -> None:
+    """Unfold the sidebar's "More settings" (estimator, filters, ...) if it is folded."""
+    page.wait_for_selector(".ev-more", timeout=NAV_TIMEOUT)
+    if not page.locator(".ev-more-settings").is_visible():
+        page.click(".ev-more")
+    page.wait_for_selector(".ev-estimator select", state="visible", timeout=NAV_TIMEOUT)
 
 
 def forest(page: Page) -> dict:
@@ -105,6 +114,7 @@ def test_controls_update_plot_and_summary(page: Page, server: Server):
         "() => document.querySelector('.ev-summary').innerText.includes('Albumin')",
         timeout=NAV_TIMEOUT,
     )
+    show_more(page)
     page.select_option(".ev-estimator select", label="DL (DerSimonian-Laird, RevMan 5)")
     wait_title(page, "DL estimator")
     page.select_option(".ev-test select", label="Knapp-Hartung (t, k\u22121 df)")
@@ -209,6 +219,7 @@ JS_BAYES_TITLE = """(text) => {
 def test_bayesian_choice_and_prior_scale_in_the_browser(page: Page, server: Server):
     open_dashboard(page, server.url)
     wait_title(page, "MELD score")
+    show_more(page)
     page.select_option(".ev-estimator select", label="Bayesian (half-normal prior on tau)")
     page.wait_for_function(JS_BAYES_TITLE, arg="median of the", timeout=NAV_TIMEOUT)
     # the Bayesian summary is its own widget message: wait for it rather than read it at once

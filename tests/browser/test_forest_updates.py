@@ -25,7 +25,7 @@ import evidence
 from evidence.app.state import parse_query
 
 from .conftest import ROOT, Server
-from .test_dashboard import open_dashboard
+from .test_dashboard import open_dashboard, show_more
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -178,6 +178,7 @@ def test_random_control_changes_equal_a_fresh_render(page: Page, server: Server,
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     open_dashboard(page, server.url)
     assert _drawn_matches(page, fresh("")) is None
+    show_more(page)  # every control within reach
     rng = random.Random(seed)
     differences = []
     for i in range(STEPS):

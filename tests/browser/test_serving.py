@@ -43,6 +43,7 @@ from websockets.exceptions import InvalidStatus
 
 from .conftest import LOCAL_HOSTS, ROOT, Server
 from .conftest_serving import RawViewer, evidence_server, kernel_id_of, wait_settled
+from .test_dashboard import show_more
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -535,6 +536,7 @@ def test_room_full_then_retry_and_isolation(capped: Server, chromium):
         assert "The room is full" in c.inner_text("h1")
         assert "tries again by itself" in c.inner_text("body")
         # ... while the others are served: A changes a control and sees it
+        show_more(a)
         a.select_option(".ev-estimator select", label="DL (DerSimonian-Laird, RevMan 5)")
         a.wait_for_function(
             "() => document.querySelector('.ev-forest .js-plotly-plot').layout.title.text"

@@ -165,3 +165,40 @@ def frequentist_note(method: str) -> str:
         "The Bayesian model applies to the Compare view only: this tab uses the frequentist "
         f"{method} estimator (the last one chosen), as its methods are defined for it."
     )
+
+
+def left_out_line(effects: pd.DataFrame, top: int = 3) -> str:
+    """The arms of the chosen groups that are not in the plot, counted, with the commonest
+    reasons (the part of a reason before its first colon: "no numbers", "MELD score not
+    reported"): "27 of 30 study arms are not in the plot: no numbers (17), ...".
+    """
+    out = effects[~effects["included"]]
+    total = len(effects)
+    if out.empty:
+        return f"Every one of the {total} study arms is in the plot."
+    kinds = out["reason"].fillna("").astype(str).map(lambda r: r.split(":", 1)[0].strip() or "?")
+    counts = kinds.value_counts()
+    shown = [f"{kind} ({n})" for kind, n in counts.head(top).items()]
+    rest = int(counts.iloc[top:].sum())
+    if rest:
+        shown.append(f"other reasons ({rest})")
+    arms = "study arm is" if total == 1 else "study arms are"
+    return f"{len(out)} of {total} {arms} not in the plot: {', '.join(shown)}."
+
+
+def rests_on(by_group: pd.DataFrame, groups: tuple[str, ...]) -> list[str]:
+    """What each cell group rests on, from :func:`evidence.inventory.by_group`: its clinical
+    studies and the patients in its arms whose size the source gives, "at least" (≥) when
+    some arm's size is not reported: "MSC: 13 studies, ≥305 patients"."""
+    rows = by_group.set_index("cell group")
+    lines = []
+    for group in groups:
+        if group not in rows.index:
+            continue
+        r = rows.loc[group]
+        k, n, unknown = int(r["studies"]), int(r["patients treated"]), int(r["arms without n"])
+        lines.append(
+            f"{group}: {k} {'study' if k == 1 else 'studies'}, "
+            f"{'≥' if unknown else ''}{n} {'patient' if n == 1 and not unknown else 'patients'}"
+        )
+    return lines

@@ -17,6 +17,7 @@ from evidence.app.state import (
     CORR_MAX,
     CORR_MIN,
     CORR_STEP,
+    DEFAULT,
     ViewState,
     param,
 )
@@ -43,8 +44,9 @@ ESTIMATOR_LABELS = {
     "FE": "FE (common effect, no \u03c4\u00b2)",
 }
 EFFECT_LABELS = {
-    # for counted outcomes a within-arm effect is the share of patients with the event
-    "change": "within arms (change, or patients with the event)",
+    # for counted outcomes a within-arm effect is the share of patients with the event (the
+    # plot's title says which); short, so the sidebar shows it whole
+    "change": "within each arm",
     "control": "cells versus control",
 }
 TEST_CHOICES = {
@@ -53,14 +55,24 @@ TEST_CHOICES = {
     "adhoc": "Knapp-Hartung ad hoc (never narrower than z)",
 }
 MEASURE_CHOICES = {"OR": "odds ratio", "RR": "risk ratio", "RD": "risk difference"}
+#: The cell groups' checkbox labels (short: two columns in the sidebar) and their tooltips.
 GROUP_LABELS = {
-    "MSC+HSC": "MSC+HSC (combination)",
+    "MSC+HSC": "MSC+HSC",
     "MSC": "MSC",
-    "HSC": "HSC (selected or mobilised)",
+    "HSC": "HSC",
     "BM-MNC": "BM-MNC",
-    "BM": "BM (whole marrow)",
+    "BM": "BM",
     "G-CSF": "G-CSF alone",
     "control": "control arms",
+}
+GROUP_TIPS = {
+    "MSC+HSC": "the combination: mesenchymal then haematopoietic stem cells",
+    "MSC": "mesenchymal stem (stromal) cells",
+    "HSC": "haematopoietic stem cells, selected (CD34+/CD133+) or mobilised",
+    "BM-MNC": "bone-marrow mononuclear cells",
+    "BM": "whole bone marrow",
+    "G-CSF": "G-CSF without cells",
+    "control": "the control arms of controlled studies",
 }
 SCOPE_LABELS = {"all": "all included studies", **{g: f"{g} only" for g in COMPARED_GROUPS}}
 SECTION_TITLES = {
@@ -70,6 +82,20 @@ SECTION_TITLES = {
     "flow": "Study flow",
 }
 TOOL_LABELS = {"all": "all tools", "rob2": "RoB 2", "robins-i": "ROBINS-I"}
+#: The sidebar's controls always in view (with the cell groups), and those under "More".
+MAIN = ("outcome", "effect", "window")
+MORE = (
+    "design",
+    "confidence",
+    "population",
+    "rob",
+    "estimator",
+    "prior",
+    "threshold",
+    "test",
+    "corr",
+    "measure",
+)
 
 _WIDE = W.Layout(width="100%")
 _STYLE = {"description_width": "initial"}
@@ -169,7 +195,12 @@ class Controls:
             ),
         }
         self.group_boxes = {
-            g: W.Checkbox(description=GROUP_LABELS[g], indent=False, layout=W.Layout(width="auto"))
+            g: W.Checkbox(
+                description=GROUP_LABELS.get(g, g),
+                tooltip=GROUP_TIPS.get(g, ""),
+                indent=False,
+                layout=W.Layout(width="auto"),
+            )
             for g in COMPARED_GROUPS
         }
         for g, box in self.group_boxes.items():
@@ -181,28 +212,49 @@ class Controls:
         for box in self.group_boxes.values():
             box.observe(self._groups_changed, names="value")
         self.set_state(state)
+        # What a presenter changes while talking stays in view; the rest folds away under
+        # "More settings", whose button counts the settings that differ from the defaults.
+        self.more_button = _classed(
+            W.ToggleButton(value=False, description="More settings", icon="chevron-down"),
+            "more",
+        )
+        self.more_button.observe(self._more_toggled, names="value")
+        self.more = _classed(
+            W.VBox([self.widgets[name] for name in MORE], layout=W.Layout(display="none")),
+            "more-settings",
+        )
         self.box = _classed(
             W.VBox(
                 [
-                    self.widgets["outcome"],
-                    self.widgets["effect"],
-                    self.widgets["window"],
+                    *(self.widgets[name] for name in MAIN),
                     _label("Cell groups"),
                     self.groups,
-                    self.widgets["design"],
-                    self.widgets["confidence"],
-                    self.widgets["population"],
-                    self.widgets["rob"],
-                    self.widgets["estimator"],
-                    self.widgets["prior"],
-                    self.widgets["threshold"],
-                    self.widgets["test"],
-                    self.widgets["corr"],
-                    self.widgets["measure"],
+                    self.more_button,
+                    self.more,
                 ]
             ),
             "sidebar",
         )
+        self._count_changed(state)
+
+    def _more_toggled(self, change: dict) -> None:
+        shown = change["new"] is True
+        self.more.layout.display = None if shown else "none"
+        self.more_button.icon = "chevron-up" if shown else "chevron-down"
+
+    @staticmethod
+    def changed_more(state: ViewState) -> int:
+        """How many of the folded settings differ from the defaults."""
+        return sum(
+            getattr(state, name) != getattr(DEFAULT, name)
+            for name in (*MORE, "model")
+            if hasattr(state, name)
+        )
+
+    def _count_changed(self, state: ViewState) -> None:
+        """The button says how many folded settings differ from the defaults."""
+        n = self.changed_more(state)
+        self.more_button.description = f"More settings ({n} changed)" if n else "More settings"
 
     def on_change(self, callback: Callable[[str, Any], None]) -> None:
         """``callback(name, value)`` on every user change; values are NOT validated yet."""
@@ -246,5 +298,7 @@ class Controls:
             for name in ("prior", "threshold"):
                 self.widgets[name].layout.display = None if bayes else "none"
             self.widgets["test"].disabled = bayes
+            if hasattr(self, "more_button"):
+                self._count_changed(state)
         finally:
             self._quiet = False

@@ -1,4 +1,5 @@
-"""The App: the sidebar's analysis controls, a tab per view of the registry, the link.
+"""The App: a one-line header with the link, the claim panel, a tab per view of the registry
+(the sidebar's analysis controls beside the views that use them).
 
 Data flow on a control change: the value is validated (:mod:`evidence.app.state`), the new
 :class:`ViewState` is shown in every control (:meth:`View.sync`), and the visible view brings
@@ -35,6 +36,7 @@ from evidence.app.state import (
     update,
 )
 from evidence.app.views import SPECS, Context, View
+from evidence.app.views.claim_panel import ClaimPanel
 from evidence.app.widgets import UrlSync, classed, sync_model
 from evidence.dataset import Dataset
 
@@ -80,7 +82,11 @@ class App:
         self.controls = Controls(self.state)
         self.controls.on_change(self.change)
         self.built: dict[str, View] = {}  # views by name, built when first shown
-        self.panes = {v: W.VBox(layout=W.Layout(width="100%")) for v in self.views}
+        # A tab's pane: the sidebar (on the tabs it means something for) beside the view. The
+        # tab bar spans the page above both, so it stays in place on every tab.
+        self.panes = {
+            v: classed(W.HBox(layout=W.Layout(width="100%")), "ev-pane") for v in self.views
+        }
         self.tabs = classed(W.Tab(), "ev-tab")
         self.tabs.children = [self.panes[v] for v in self.views]
         for i, tab in enumerate(self.views):
@@ -90,24 +96,27 @@ class App:
         self.notice = classed(W.HTML(), "ev-notice")
         self.url = UrlSync()  # also the link to this view, with its copy button
         self.url.on_msg(self._url_message)
-        header = W.HTML(
-            "<h1>Cell therapy for decompensated cirrhosis: what the studies show</h1>"
-            "<p class='ev-lead'>Combination (MSC+HSC) versus MSC, HSC and BM-MNC alone, "
-            "checked against every study in the dataset. Hover any plot for the numbers and "
-            "where they were read.</p>"
+        # One line of title with the link beside it: the projector's height is for the plot.
+        title = classed(
+            W.HTML(
+                "<h1 title='Combination (MSC+HSC) versus MSC, HSC and BM-MNC alone, checked "
+                "against every study in the dataset. Hover any plot for the numbers and where "
+                "they were read.'>Cell therapy for decompensated cirrhosis: what the studies "
+                "show</h1>"
+            ),
+            "ev-title",
         )
+        header = classed(W.HBox([title, self.url]), "ev-header")
+        self.claim = ClaimPanel(self.analysis, self.open_claims)
         self.sidebar = self.controls.box
         self.widget = classed(
             W.VBox(
                 [
                     W.HTML(style("app.css")),
                     header,
+                    self.claim.box,
                     self.notice,
-                    self.url,
-                    W.HBox(
-                        [self.sidebar, self.tabs if len(self.views) > 1 else self.tabs.children[0]],
-                        layout=W.Layout(width="100%"),
-                    ),
+                    self.tabs if len(self.views) > 1 else self.tabs.children[0],
                 ],
                 layout=W.Layout(width="100%"),
             ),
@@ -124,8 +133,26 @@ class App:
             view.sync(self.state)
             self.built[name] = view
             if name in self.panes:
-                self.panes[name].children = (view.box,)
+                self._place(name)
         return self.built[name]
+
+    def _place(self, name: str) -> None:
+        """Fill ``name``'s pane: its view, with the sidebar beside it when the view uses the
+        analysis controls and is the one shown (one sidebar, moved along with the tab)."""
+        view = self.built.get(name)
+        if view is None:
+            return
+        sidebar = SPECS[name].sidebar and name == self.state.tab
+        children = (self.sidebar, view.box) if sidebar else (view.box,)
+        if self.panes[name].children != children:
+            self.panes[name].children = children
+
+    def open_claims(self) -> None:
+        """The claim panel's button: the Appraisal tab's claims audit."""
+        if "appraisal" not in self.views:
+            self.set_state(self.state, ["The Appraisal view is not part of this app."])
+            return
+        self.set_state(self.state.with_(tab="appraisal", section="claims"))
 
     @property
     def compare(self) -> Any:
@@ -172,6 +199,8 @@ class App:
         if query is None:
             query = request_query_string()
         state, notices = parse_query(query, self.study_keys)
+        if self.controls.changed_more(state):  # a link with folded settings shows them
+            self.controls.more_button.value = True
         self.set_state(state, notices)
         for widget in self.figures():  # the page is drawn from the model state: bring it along
             sync_model(widget)
@@ -233,8 +262,9 @@ class App:
             for name in self.views:
                 if name == state.tab or SPECS[name].eager:
                     self.view(name).show(state)
-            # The analysis controls mean nothing on some views: give the view the room.
-            self.sidebar.layout.display = None if SPECS[state.tab].sidebar else "none"
+            # The sidebar leaves the other panes first: one copy of each control on the page.
+            for name in sorted(self.panes, key=lambda n: n == state.tab):
+                self._place(name)
         except Exception as exc:  # e.g. a model that cannot be fitted: say so, keep the page
             self.notices.append(f"This view cannot be computed: {str(exc)[:300]}")
         # A plot first drawn while hidden (another tab; the forest under a Bayesian link) has

@@ -12,7 +12,7 @@ import ipywidgets as W
 import pandas as pd
 import plotly.graph_objects as go
 
-from evidence.analysis.words import INTERVAL_WORDS
+from evidence.analysis.words import INTERVAL_WORDS, left_out_line
 from evidence.app.html import escape
 from evidence.app.state import ViewState
 from evidence.app.views import BaseView, Context
@@ -53,27 +53,49 @@ class CompareView(BaseView):
         self.forest_box = classed(self.panes["forest"].box, "ev-forest")
         self.summary = classed(W.HTML(), "ev-summary")
         self.heterogeneity = classed(W.HTML(), "ev-heterogeneity")
-        self.excluded = classed(W.HTML(), "ev-excluded")
-        # The record of the clicked study arm, beside the plot, above the arms not in it
+        # The arms not in the plot: below it at full width (the reason column needs the
+        # room), one line counting them and their reasons, the list behind a toggle (kept
+        # open or closed across redraws: an HTML <details> would close on every update).
+        self.excluded_line = classed(W.HTML(), "ev-excluded-line")
+        self.excluded_toggle = classed(
+            W.ToggleButton(value=False, description="Show the list", icon="chevron-down"),
+            "ev-excluded-toggle",
+        )
+        self.excluded_toggle.observe(self._toggle_excluded, names="value")
+        self.excluded = classed(W.HTML(layout=W.Layout(display="none")), "ev-excluded-list")
+        self.excluded_box = classed(
+            W.VBox(
+                [W.HBox([self.excluded_line, self.excluded_toggle]), self.excluded],
+                layout=W.Layout(width="100%"),
+            ),
+            "ev-excluded",
+        )
+        # The record of the clicked study arm, beside the plot (below it when the row is
+        # too narrow for both)
         self.record = classed(W.HTML(HINT), "ev-record-panel")
-        self.side = classed(W.VBox([self.record, self.excluded]), "ev-forest-side")
+        self.side = classed(W.VBox([self.record]), "ev-forest-side")
         self.selected: tuple[str, str] | None = None  # (citekey, arm) of the record shown
         self._clickable: Any = None  # the studies trace whose clicks are listened to
+        self.plot_row = classed(
+            W.HBox(
+                [self.forest_box, self.side], layout=W.Layout(flex_flow="row wrap", width="100%")
+            ),
+            "ev-plot-row",
+        )
         self.box = W.VBox(
-            [
-                W.HBox(
-                    [self.forest_box, self.side],
-                    layout=W.Layout(flex_flow="row wrap", width="100%"),
-                ),
-                self.summary,
-                self.heterogeneity,
-            ],
+            [self.plot_row, self.excluded_box, self.summary, self.heterogeneity],
             layout=W.Layout(width="100%"),
         )
         self.pooled: Pooled | None = None
         self.built_for: Hashable = None
         self._frequentist = self.box.children
         self.bayes: Any = None  # the Bayesian panel, built when first asked for
+
+    def _toggle_excluded(self, change: dict) -> None:
+        shown = change["new"] is True
+        self.excluded.layout.display = None if shown else "none"
+        self.excluded_toggle.description = "Hide the list" if shown else "Show the list"
+        self.excluded_toggle.icon = "chevron-up" if shown else "chevron-down"
 
     def _show_bayes(self, state: ViewState) -> None:
         if self.bayes is None:
@@ -182,8 +204,12 @@ class CompareView(BaseView):
             ("compare_text", key),
             lambda: (self._summary(pooled, label, rob_lines), self._heterogeneity(pooled)),
         )
-        self.excluded.value = self.analysis.cached(  # per question and filter too
-            ("excluded", q, state.rob), lambda: self._excluded(pooled.effects)
+        self.excluded_line.value, self.excluded.value = self.analysis.cached(  # per question
+            ("excluded", q, state.rob),  # and filter too
+            lambda: (
+                f"<b>{escape(left_out_line(pooled.effects))}</b>",
+                self._excluded(pooled.effects),
+            ),
         )
         self.built_for = key
 
@@ -281,10 +307,10 @@ class CompareView(BaseView):
         more = len(out) - MAX_TABLE_ROWS
         tail = f"<p class='ev-muted'>and {more} more arms not shown.</p>" if more > 0 else ""
         return (
-            head + "<div class='ev-scroll'><table class='ev-table'><thead><tr><th>study</th>"
+            head + "<table class='ev-table ev-excluded-table'><thead><tr><th>study</th>"
             "<th>group</th><th>arm</th><th>design</th><th>reason</th></tr></thead><tbody>"
             + rows
-            + "</tbody></table></div>"
+            + "</tbody></table>"
             + tail
         )
 
