@@ -245,11 +245,7 @@ class Controls:
     @staticmethod
     def changed_more(state: ViewState) -> int:
         """How many of the folded settings differ from the defaults."""
-        return sum(
-            getattr(state, name) != getattr(DEFAULT, name)
-            for name in (*MORE, "model")
-            if hasattr(state, name)
-        )
+        return sum(param(state, name) != param(DEFAULT, name) for name in (*MORE, "model"))
 
     def _count_changed(self, state: ViewState) -> None:
         """The button says how many folded settings differ from the defaults."""
