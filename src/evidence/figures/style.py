@@ -61,9 +61,9 @@ def export_config(filename: str, fmt: str = "svg") -> dict[str, Any]:
     return {
         "displaylogo": False,
         "responsive": True,
+        # plotly.js 3 dropped the Chart Studio link buttons (plotly.py warns on their keys);
+        # the send-to-cloud switch is the one left to turn off.
         "showSendToCloud": False,
-        "showEditInChartStudio": False,
-        "showLink": False,
         "toImageButtonOptions": {"format": fmt, "filename": filename, "scale": 2},
         "modeBarButtonsToRemove": ["lasso2d", "select2d"],
     }
