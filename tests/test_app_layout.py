@@ -117,6 +117,7 @@ def app(valid_copy: Path) -> App:
 def test_app_shows_the_panel_and_its_button_opens_the_claims_audit(app: App):
     assert app.claim.text.value == panel_html(app.analysis)
     assert app.claim.box in app.widget.children
+    assert app.url in app.claim.actions.children  # the link beside the claim
     app.change("section", "rob")
     app.claim.button.click()
     assert (app.state.tab, app.state.section) == ("appraisal", "claims")

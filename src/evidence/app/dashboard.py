@@ -1,4 +1,4 @@
-"""The App: a one-line header with the link, the claim panel, a tab per view of the registry
+"""The App: a one-line title, the claim panel with the link, a tab per view of the registry
 (the sidebar's analysis controls beside the views that use them).
 
 Data flow on a control change: the value is validated (:mod:`evidence.app.state`), the new
@@ -106,8 +106,10 @@ class App:
             ),
             "ev-title",
         )
-        header = classed(W.HBox([title, self.url]), "ev-header")
-        self.claim = ClaimPanel(self.analysis, self.open_claims)
+        # The link and its copy button sit in the claim panel's right-hand column, so on a
+        # short screen (the title hidden by app.css) the panel is the only row above the tabs.
+        header = classed(W.HBox([title]), "ev-header")
+        self.claim = ClaimPanel(self.analysis, self.open_claims, beside=(self.url,))
         self.sidebar = self.controls.box
         self.widget = classed(
             W.VBox(

@@ -56,16 +56,20 @@ def panel_html(analysis: Analysis) -> str:
 
 class ClaimPanel:
     """The panel (``box``): its text, and a button that calls ``open_audit`` (the App opens
-    the Appraisal tab's claims section)."""
+    the Appraisal tab's claims section), with ``beside`` above the button."""
 
-    def __init__(self, analysis: Analysis, open_audit: Callable[[], None]) -> None:
+    def __init__(
+        self, analysis: Analysis, open_audit: Callable[[], None], beside: tuple[W.Widget, ...] = ()
+    ) -> None:
         self.text = classed(W.HTML(panel_html(analysis)), "ev-claim-panel-text")
         self.button = classed(
             W.Button(description="Open the claims audit", tooltip="the Appraisal tab's claims"),
             "ev-open-claims",
         )
         self.button.on_click(lambda _button: open_audit())
-        self.box = classed(W.HBox([self.text, self.button]), "ev-claim-panel")
+        # the right-hand column: ``beside`` (the App's link and copy button) above the button
+        self.actions = classed(W.VBox([*beside, self.button]), "ev-claim-actions")
+        self.box = classed(W.HBox([self.text, self.actions]), "ev-claim-panel")
 
 
 __all__ = ["ClaimPanel", "panel_html"]
