@@ -57,8 +57,9 @@ JS_CHANGE = """async ([selector, label, expect, plot, prefix, limitMs]) => {
 #: the way a person does and return the milliseconds from the change until the plot's DOM
 #: changed (a MutationObserver on the plot) and the next frame was painted; ``null`` when the
 #: plot did not change within ``limit_ms``. ``kind``: "select" (``value`` is the option's text),
-#: "checkbox" (a click), "slider" (``value`` is "ArrowRight" or "ArrowLeft" on the handle: one
-#: step, reported on release like a drag). Both ends are also in-page performance marks
+#: "checkbox" (a click; a menu in its place: its first two options in turn), "slider"
+#: (``value`` is "ArrowRight" or "ArrowLeft" on the handle: one step, reported on release like
+#: a drag). Both ends are also in-page performance marks
 #: (``ev-change:<control>``, measure ``ev-latency:<control>``) for a trace.
 JS_CONTROL = """async ([selector, kind, value, plot, limitMs]) => {
   const gd = document.querySelector(plot + ' .js-plotly-plot');
@@ -76,7 +77,15 @@ JS_CONTROL = """async ([selector, kind, value, plot, limitMs]) => {
     };
   } else if (kind === 'checkbox') {
     const box = document.querySelector(selector + ' input[type=checkbox]');
-    act = () => box.click();
+    const select = box ? null : document.querySelector(selector + ' select');
+    if (box) act = () => box.click();
+    else if (select) {  // the control became a menu: its first two options take turns
+      const index = select.selectedIndex === 0 ? 1 : 0;
+      act = () => {
+        select.selectedIndex = index;
+        select.dispatchEvent(new Event('change', { bubbles: true }));
+      };
+    } else throw new Error('no checkbox or menu in ' + selector);
   } else if (kind === 'slider') {
     const handle = document.querySelector(selector + ' .noUi-handle');
     act = () => {
