@@ -52,7 +52,7 @@ EFFECT_LABELS = {
 TEST_CHOICES = {
     "z": "z (Wald)",
     "knha": "Knapp-Hartung (t, k\u22121 df)",
-    "adhoc": "Knapp-Hartung ad hoc (never narrower than z)",
+    "adhoc": "Knapp-Hartung ad hoc (\u2265 z's width)",  # short: the sidebar shows it whole
 }
 MEASURE_CHOICES = {"OR": "odds ratio", "RR": "risk ratio", "RD": "risk difference"}
 #: The cell groups' checkbox labels (short: two columns in the sidebar) and their tooltips.
