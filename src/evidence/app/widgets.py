@@ -303,6 +303,11 @@ class FigurePane:
     def draw(self, fig: go.Figure, stem: str | None = None) -> None:
         """Show ``fig``; ``stem`` names its downloads (the browser adds the date)."""
         self.box.layout.display = None
+        # A figure that knows its narrowest width (the forest's measured columns) never gets
+        # less: a neighbour wraps below it, or the page scrolls, instead of its text clipping.
+        meta = fig.layout.meta
+        narrowest = meta.get("min_width") if isinstance(meta, dict) else None
+        self.box.layout.min_width = f"{int(narrowest)}px" if narrowest else None
         self.stem = stem or self.stem
         if self.menu is not None:
             self.menu.stem = self.stem
