@@ -60,6 +60,9 @@ from urllib.parse import urlparse
 # benchmarks/chromium.py, importable because a script runs with its folder on sys.path
 from chromium import CHROMIUM, CHROMIUM_ARGS, JS_CHANGE, JS_CONTROL
 
+# the menus' labels as the app writes them, so a renamed choice does not stop the run
+from evidence.app.controls import EFFECT_LABELS, TEST_CHOICES
+
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_MS = 120_000
 PLOT = ".js-plotly-plot .main-svg"
@@ -103,7 +106,7 @@ BARE_VALUES = [("RCT", "design=RCT"), ("Cohort", "design=Cohort"), ("All", "desi
 APP_CONTROLS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("outcome", ".ev-outcome", "select", ("Albumin", "MELD score")),
     ("effect", ".ev-effect", "select",
-     ("cells versus control", "within arms (change, or patients with the event)")),
+     (EFFECT_LABELS["control"], EFFECT_LABELS["change"])),
     ("window", ".ev-window", "select", ("4 to 6 months", "latest reported")),
     ("groups (HSC)", ".ev-group-hsc", "checkbox", ("", "")),
     ("design", ".ev-design", "select", ("controlled studies", "all designs")),
@@ -113,7 +116,7 @@ APP_CONTROLS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("risk of bias", ".ev-rob", "select", ("without high risk of bias", "all studies")),
     ("estimator", ".ev-estimator", "select",
      ("DL (DerSimonian-Laird, RevMan 5)", "REML (restricted maximum likelihood)")),
-    ("Knapp-Hartung", ".ev-test", "select", ("Knapp-Hartung (t, k\u22121 df)", "z (Wald)")),
+    ("Knapp-Hartung", ".ev-test", "select", (TEST_CHOICES["knha"], TEST_CHOICES["z"])),
     ("pre-post r", ".ev-corr", "slider", ("ArrowRight", "ArrowLeft")),
 ]  # fmt: skip
 
