@@ -1,8 +1,12 @@
-"""Links from an appraisal row to a study: its record in the Studies view, else its DOI."""
+"""Links to a study: its own pages (DOI, PubMed, PMC; the only addresses a view links a study
+to) and, from an appraisal row, its record in the Studies view, else its DOI."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
+
+import pandas as pd
 
 from evidence.app.html import escape, external_link, is_missing
 from evidence.dataset import Dataset
@@ -10,6 +14,34 @@ from evidence.dataset import Dataset
 
 def doi_url(doi: str) -> str:
     return "https://doi.org/" + quote(doi, safe="/:;()._-")
+
+
+#: Where a record may link: the study's DOI, its PubMed record or its PMC full text.
+RECORD_LINK = re.compile(
+    r"https://(doi\.org/10\.\S+"
+    r"|pubmed\.ncbi\.nlm\.nih\.gov/\d+/?"
+    r"|(www\.ncbi\.nlm\.nih\.gov/pmc|pmc\.ncbi\.nlm\.nih\.gov)/articles/PMC\d+/?)"
+)
+
+
+def record_link(url: object) -> bool:
+    """True for an address the record may link to (see :data:`RECORD_LINK`)."""
+    return isinstance(url, str) and RECORD_LINK.fullmatch(url) is not None
+
+
+def study_links(study: pd.Series) -> list[tuple[str, str]]:
+    """(href, label) of the study's DOI, PubMed and PMC pages, from references.bib."""
+    links = []
+    if not is_missing(study.get("doi")):
+        doi = str(study["doi"]).strip()
+        links.append((doi_url(doi), f"doi:{doi}"))
+    pmid = "" if is_missing(study.get("pmid")) else re.sub(r"\D", "", str(study["pmid"]))
+    if pmid:
+        links.append((f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/", f"PubMed {pmid}"))
+    pmcid = "" if is_missing(study.get("pmcid")) else str(study["pmcid"]).strip()
+    if re.fullmatch(r"PMC\d+", pmcid):
+        links.append((f"https://pmc.ncbi.nlm.nih.gov/articles/{pmcid}/", pmcid))
+    return [(href, label) for href, label in links if record_link(href)]
 
 
 class StudyLinks:
@@ -40,4 +72,4 @@ class StudyLinks:
         return external_link(doi_url(doi), f"doi:{doi}") if doi else ""
 
 
-__all__ = ["StudyLinks", "doi_url"]
+__all__ = ["RECORD_LINK", "StudyLinks", "doi_url", "record_link", "study_links"]

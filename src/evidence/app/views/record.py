@@ -9,49 +9,23 @@ from the identifiers in references.bib: an address a number was read on that is 
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import pandas as pd
 
 from evidence.app.html import cell, escape, external_link, is_missing
+from evidence.app.views.links import RECORD_LINK, record_link, study_links
 from evidence.compare import MEASURE_LABELS, OUTCOME_LABELS, to_display
 from evidence.data.rules.urls import url_kind
 from evidence.dataset import Dataset
 from evidence.figures.style import fmt
 from evidence.vocab import NO_TOOL
 
-#: Where a record may link: the study's DOI, its PubMed record or its PMC full text.
-RECORD_LINK = re.compile(
-    r"https://(doi\.org/10\.\S+"
-    r"|pubmed\.ncbi\.nlm\.nih\.gov/\d+/?"
-    r"|(www\.ncbi\.nlm\.nih\.gov/pmc|pmc\.ncbi\.nlm\.nih\.gov)/articles/PMC\d+/?)"
-)
 HINT = (
     "<p class='ev-muted'>Click a study's square in the plot to see its record here: the "
     "numbers it rests on, where each was read, its DOI and PubMed links and its risk of bias.</p>"
 )
-
-
-def record_link(url: object) -> bool:
-    """True for an address the record may link to (see :data:`RECORD_LINK`)."""
-    return isinstance(url, str) and RECORD_LINK.fullmatch(url) is not None
-
-
-def study_links(study: pd.Series) -> list[tuple[str, str]]:
-    """(href, label) of the study's DOI, PubMed and PMC pages, from references.bib."""
-    links = []
-    if not is_missing(study.get("doi")):
-        doi = str(study["doi"]).strip()
-        links.append(("https://doi.org/" + quote(doi, safe="/:;()._-"), f"doi:{doi}"))
-    pmid = "" if is_missing(study.get("pmid")) else re.sub(r"\D", "", str(study["pmid"]))
-    if pmid:
-        links.append((f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/", f"PubMed {pmid}"))
-    pmcid = "" if is_missing(study.get("pmcid")) else str(study["pmcid"]).strip()
-    if re.fullmatch(r"PMC\d+", pmcid):
-        links.append((f"https://pmc.ncbi.nlm.nih.gov/articles/{pmcid}/", pmcid))
-    return [(href, label) for href, label in links if record_link(href)]
 
 
 def read_on(url: object) -> str:

@@ -3,9 +3,7 @@ and one study's record (every number with its locator and confidence)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import quote
 
 import ipywidgets as W
 import pandas as pd
@@ -15,6 +13,7 @@ from evidence.app.cache import clinical_studies
 from evidence.app.html import LIST_FIELDS, cell, escape, external_link, is_missing, list_cell
 from evidence.app.state import ViewState
 from evidence.app.views import BaseView, Context
+from evidence.app.views.links import study_links
 from evidence.app.widgets import FigurePane, classed
 from evidence.compare import OUTCOME_LABELS
 from evidence.data.rules.urls import url_kind
@@ -246,18 +245,7 @@ class StudiesView(BaseView):
         if not key:
             return "<p class='ev-muted'>Choose a study (or click one on the map).</p>"
         s = self.data.studies.set_index("citekey").loc[key]
-        links = []
-        if not is_missing(s["doi"]):
-            links.append(
-                f"<a href='https://doi.org/{escape(quote(str(s['doi']), safe='/:;()._-'))}' "
-                f"target='_blank' rel='noopener noreferrer'>doi:{escape(s['doi'])}</a>"
-            )
-        if not is_missing(s["pmid"]):
-            pmid = re.sub(r"\D", "", str(s["pmid"]))
-            links.append(
-                f"<a href='https://pubmed.ncbi.nlm.nih.gov/{pmid}/' target='_blank' "
-                f"rel='noopener noreferrer'>PMID {pmid}</a>"
-            )
+        links = [external_link(href, label) for href, label in study_links(s)]
         fields = [
             ("design", "design"),
             ("population", "population"),
