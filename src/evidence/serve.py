@@ -59,6 +59,7 @@ JUPYTER_DATA = Path(__file__).resolve().parent / "jupyter"
 ROOT_ENV = "EVIDENCE_ROOT"  # read by evidence.app.dashboard.find_root in the kernels
 BUNDLE_ENV = "EVIDENCE_PLOTLY_BUNDLE"  # read by evidence.app.widgets.figure_class
 BUNDLE_NAME = "plotly-widgetbundle.js"
+PLOTLY_JS_NAME = "plotly.min.js"  # evidence.serving.plotlyjs.choose()
 
 POOL_ENV, POOL_DEFAULT = "EVIDENCE_POOL_SIZE", 2
 CULL_ENV, CULL_DEFAULT = "EVIDENCE_CULL_IDLE", 600
@@ -310,15 +311,23 @@ def _port_message(settings: Settings) -> str:
 
 
 def _bundle_dir() -> Path:
-    """A temporary Jupyter data directory whose "evidence" template serves plotly's bundle."""
+    """A temporary Jupyter data directory whose "evidence" template serves plotly's bundle
+    and plotly.js (:func:`evidence.serving.plotlyjs.choose`: the cartesian bundle that
+    ``./dev setup`` fetched, else the installed plotly's full plotly.min.js, said in one line)."""
     import plotly
 
+    from evidence.serving.plotlyjs import choose
+
     bundle = Path(plotly.__file__).resolve().parent / "package_data" / "widgetbundle.js"
+    plotly_js, note = choose()
+    if note:
+        print(f"evidence serve: {note}", file=sys.stderr)
     runtime = Path(tempfile.mkdtemp(prefix="evidence-voila-"))
     static = runtime / "voila" / "templates" / TEMPLATE / "static"
     static.mkdir(parents=True)
-    # A copy, not a symlink: tornado (>= 6.5) refuses symlinks that leave the static root.
+    # Copies, not symlinks: tornado (>= 6.5) refuses symlinks that leave the static root.
     shutil.copyfile(bundle, static / BUNDLE_NAME)
+    shutil.copyfile(plotly_js, static / PLOTLY_JS_NAME)
     return runtime
 
 

@@ -231,6 +231,11 @@ def test_only_the_app_is_served(capped: Server):
     # the app's own assets are served
     bundle = stranger.request("/voila/templates/evidence/static/plotly-widgetbundle.js")
     assert bundle.status == 200 and len(bundle.body) > 1_000_000
+    # plotly.js: the cartesian bundle ./dev setup fetched (else plotly's full one), its version
+    from evidence.serving import plotlyjs
+
+    script = stranger.request("/voila/templates/evidence/static/plotly.min.js")
+    assert script.status == 200 and f"v{plotlyjs.VERSION}\n".encode() in script.body[:200]
     # an error page is the friendly one
     page = stranger.request("/README.md")
     assert page.status == 404 and "Open the dashboard" in page.text
