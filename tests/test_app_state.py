@@ -37,6 +37,8 @@ from evidence.meta import METHODS
 from .conftest import ROOT
 
 KEYS = {"sharma2021_jceh", "kharaziha2009_ejgh"}
+#: Study arms ("citekey~arm") a record link may name; arms hold spaces, '+' and '/'.
+RECORDS = {"kharaziha2009_ejgh~MSC", "sharma2021_jceh~MSC+HSC", "x2020_y~CD34+/CD133+ 5M"}
 
 
 # --- query strings ----------------------------------------------------------------------------
@@ -113,10 +115,17 @@ def test_lenient_spelling():
         ("section=../claims", "section"),
         ("tool=RoB%202", "tool"),  # the URL value is rob2
         ("tab=Appraisal2", "tab"),
+        ("record=nosuch2020~MSC", "record"),
+        ("record=kharaziha2009_ejgh", "record"),  # no arm
+        ("record=kharaziha2009_ejgh~HSC", "record"),  # not an arm of that study
+        ("record=kharaziha2009_ejgh~%3Cscript%3E", "record"),
+        ("record=../../etc/passwd~MSC", "record"),
+        ("record=~MSC", "record"),
+        ("record=kharaziha2009_ejgh~" + "M" * 500, "record"),
     ],
 )
 def test_bad_values_fall_back_with_a_notice(query, field):
-    state, notices = parse_query(query, KEYS)
+    state, notices = parse_query(query, KEYS, RECORDS)
     assert param(state, field) == param(DEFAULT, field)
     assert len(notices) == 1 and f"for {field}" in notices[0] and "default" in notices[0]
     assert len(notices[0]) < 300  # a long value is truncated, not echoed whole
@@ -175,6 +184,7 @@ states = st.builds(
     section=st.sampled_from(ALLOWED["section"]),
     tool=st.sampled_from(ALLOWED["tool"]),
     study=st.sampled_from(["", *sorted(KEYS)]),
+    record=st.sampled_from(["", *sorted(RECORDS)]),
 )
 
 
@@ -182,8 +192,8 @@ states = st.builds(
 @given(states)
 def test_every_state_round_trips_through_its_link(state):
     query = to_query(state)
-    assert parse_query(query, KEYS) == (state, [])
-    assert parse_query("?" + query, KEYS) == (state, [])
+    assert parse_query(query, KEYS, RECORDS) == (state, [])
+    assert parse_query("?" + query, KEYS, RECORDS) == (state, [])
 
 
 #: Every URL parameter links carry today, with a valid value other than the default. The names
@@ -209,12 +219,13 @@ PUBLIC_LINK_VALUES = {
     "section": "certainty",
     "tool": "robins-i",
     "study": "sharma2021_jceh",
+    "record": "kharaziha2009_ejgh~MSC",
 }
 
 
 @pytest.mark.parametrize(("name", "value"), PUBLIC_LINK_VALUES.items())
 def test_every_public_link_parameter_round_trips(name, value):
-    state, notices = parse_query(f"{name}={value}", KEYS)
+    state, notices = parse_query(f"{name}={value}", KEYS, RECORDS)
     assert notices == []
     assert param(state, name) != param(DEFAULT, name)
     assert to_query(state) == f"{name}={value}"
@@ -230,14 +241,30 @@ def test_the_codec_names_every_field_of_the_state_once():
     # the two renames, spelled out: links say corr and measure
     assert QUESTION_PARAMS["corr"] == "ri" and QUESTION_PARAMS["measure"] == "binary_measure"
     full = "&".join(f"{k}={v}" for k, v in PUBLIC_LINK_VALUES.items())
-    state, notices = parse_query(full, KEYS)
+    state, notices = parse_query(full, KEYS, RECORDS)
     assert notices == [] and to_query(state) == full
+
+
+def test_record_links_read_as_typed():
+    """The record's value is citekey~arm; an arm's '+', '/' and spaces survive the link, and a
+    '+' typed into an address (decoded as a space) still names the arm."""
+    for record in sorted(RECORDS):
+        state = DEFAULT.with_(record=record)
+        query = to_query(state)
+        assert query.startswith("record=") and "~" in query  # readable: '~' is not quoted
+        assert parse_query(query, KEYS, RECORDS) == (state, [])
+    state, notices = parse_query("record=sharma2021_jceh~MSC+HSC", KEYS, RECORDS)
+    assert notices == [] and state.record_key == ("sharma2021_jceh", "MSC+HSC")
+    assert coerce("record", ("kharaziha2009_ejgh", "MSC"), records=RECORDS) == (
+        "kharaziha2009_ejgh~MSC"
+    )
+    assert DEFAULT.record_key is None
 
 
 @settings(max_examples=200)
 @given(st.text(max_size=300))
 def test_any_text_parses_without_error(query):
-    state, notices = parse_query(query, KEYS)
+    state, notices = parse_query(query, KEYS, RECORDS)
     assert isinstance(state, ViewState) and all(isinstance(n, str) for n in notices)
     assert isinstance(state.question, Question)  # always a valid question
 
@@ -394,6 +421,10 @@ def test_bad_link_shows_an_escaped_notice(app):
         ("tool", "QUADAS-2"),
         ("study", "nosuch"),
         ("study", "a" * 10_000),
+        ("record", "nosuch2020~MSC"),
+        ("record", ("kharaziha2009_ejgh", "MSC", "x")),
+        ("record", {"citekey": "kharaziha2009_ejgh"}),
+        ("record", "<img src=x onerror=alert(1)>~MSC"),
     ],
 )
 def test_callbacks_reject_crafted_values(app, name, value):

@@ -208,9 +208,49 @@ def test_a_click_on_a_forest_row_opens_its_record_beside_the_plot(appraisal_data
     # a point index that is not a study row, or no point, leaves the record alone
     studies._dispatch_on_click(Points(point_inds=[999], trace_name="studies", trace_index=1), None)
     assert "data-citekey='alpha2010_trial'" in view.record.value
-    # another question that has no row for the study shows the hint again
+    # another question that has no row for the arm says so, with the hint
+    app.change("groups", "BM-MNC")
+    assert "is not in this plot" in view.record.value and view.record.value.endswith(HINT)
+    # a link without a record shows the hint alone
     app.apply_url("outcome=albumin&effect=change&groups=BM-MNC")
     assert view.record.value == HINT
+
+
+def test_the_open_record_is_in_the_link_and_a_fresh_page_shows_it(appraisal_data):
+    """The record is part of the view state: the click goes through the app's one change
+    path, the link carries record=citekey~arm, and a new app at that link shows it."""
+    from evidence.app import App
+
+    app = App(appraisal_data)
+    app.apply_url("outcome=meld&effect=control&groups=MSC")
+    studies = next(t for t in app.compare.forest.data if t.name == "studies")
+    i = [tuple(k) for k in studies.customdata].index(("alpha2010_trial", "MSC"))
+    studies._dispatch_on_click(Points(point_inds=[i], trace_name="studies", trace_index=1), None)
+    assert app.state.record_key == ("alpha2010_trial", "MSC")
+    assert app.url.query == "effect=control&groups=MSC&record=alpha2010_trial~MSC"
+    shown = app.compare.record.value
+    assert "data-citekey='alpha2010_trial'" in shown and "Table 2" in shown
+
+    fresh = App(appraisal_data)
+    fresh.apply_url("?" + app.url.query)
+    assert fresh.state == app.state and fresh.notices == []
+    assert fresh.compare.record.value == shown
+
+    # under a question where the arm has no effect: the reason and the hint; the link keeps
+    # the record, so back at a question that has the arm it shows again
+    app.change("outcome", "albumin")
+    absent = app.compare.record.value
+    assert "Alpha 2010: arm MSC</b> is not in this plot: Albumin not reported" in absent
+    assert absent.endswith(HINT) and "record=alpha2010_trial~MSC" in app.url.query
+    app.change("outcome", "meld")
+    assert app.compare.record.value == shown
+
+    # a record that is not a study arm of the dataset: a notice (escaped), no record
+    for bad in ("alpha2010_trial~HSC", "nosuch~MSC", "alpha2010_trial~<img src=x>"):
+        fresh.apply_url("effect=control&record=" + bad)
+        assert fresh.state.record == "" and fresh.compare.record.value == HINT
+        assert "Unknown value for record" in fresh.notice.value
+        assert "<img" not in fresh.notice.value
 
 
 def test_appraisal_sources_that_name_no_record_are_warned_about(copy: Path):

@@ -1,7 +1,10 @@
 """Issue 14 in a real browser: a click on a study's square in the forest plot opens its record
-beside the plot (visible at 1600x1000 without scrolling), with its DOI/PubMed/PMC links only."""
+beside the plot (visible at 1600x1000 without scrolling), with its DOI/PubMed/PMC links only;
+the record is in the page's address, and a fresh page at that address shows it."""
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page
@@ -75,3 +78,25 @@ def test_a_click_on_a_study_row_opens_its_record_beside_the_plot(page: Page, ser
     assert panel["left"] >= plot["right"] - 4, boxes
     assert panel["top"] < plot["bottom"] and panel["bottom"] > plot["top"], boxes
     assert heading["top"] >= 0 and heading["bottom"] <= 1000 and panel["right"] <= 1600, boxes
+
+    # the record is part of the view: the address and the copy-link field carry it, and a
+    # fresh page (a new kernel) opened at that address shows the same record
+    wanted = "record=" + quote(f"{key}~{arm}", safe="~")
+    page.wait_for_function("(q) => window.location.search.includes(q)", arg=wanted, timeout=WAIT)
+    address = page.url
+    assert page.input_value(".ev-link-url") == address
+    shown = page.inner_text(".ev-record-panel")
+    fresh = page.context.new_page()
+    try:
+        open_dashboard(fresh, address)
+        fresh.wait_for_function(
+            "([key, arm]) => { const p = document.querySelector('.ev-record-panel .ev-record');"
+            " return p && p.dataset.citekey === key && p.dataset.arm === arm"
+            " && p.querySelector('a'); }",
+            arg=[key, arm],
+            timeout=WAIT,
+        )
+        assert fresh.inner_text(".ev-record-panel") == shown
+        assert fresh.url == address
+    finally:
+        fresh.close()

@@ -26,6 +26,7 @@ from evidence.app.html import items, style
 from evidence.app.state import (
     DEFAULT,
     PARAMS,
+    RECORD_SEP,
     TABS,
     ViewState,
     coerce,
@@ -42,7 +43,7 @@ from evidence.dataset import Dataset
 
 ROOT_ENV = "EVIDENCE_ROOT"
 #: Fields of the state that view-only controls set (the rest change the analysis).
-VIEW_FIELDS = ("tab", "scope", "section", "tool", "study")
+VIEW_FIELDS = ("tab", "scope", "section", "tool", "study", "record")
 ANALYSIS_FIELDS = tuple(f for f in PARAMS if f not in VIEW_FIELDS)
 
 
@@ -74,6 +75,11 @@ class App:
         self.state = state.with_(tab=state.tab if state.tab in self.views else self.views[0])
         self.notices: list[str] = []
         self.study_keys = frozenset(clinical_studies(data)["citekey"])
+        # the study arms a record may show ("citekey~arm"): every arm of a clinical study
+        arms = data.arms[data.arms["citekey"].isin(self.study_keys)]
+        self.record_keys = frozenset(
+            f"{k}{RECORD_SEP}{a}" for k, a in zip(arms["citekey"], arms["arm"], strict=True)
+        )
         self.context = Context(
             self.analysis,
             self.change,
@@ -200,7 +206,7 @@ class App:
         Invalid values fall back to the defaults; ``self.notices`` (shown) says which."""
         if query is None:
             query = request_query_string()
-        state, notices = parse_query(query, self.study_keys)
+        state, notices = parse_query(query, self.study_keys, self.record_keys)
         if self.controls.changed_more(state):  # a link with folded settings shows them
             self.controls.more_button.value = True
         self.set_state(state, notices)
@@ -213,7 +219,7 @@ class App:
 
     def change(self, name: str, value: object) -> None:
         """A control changed: validate the value, then show the new state."""
-        state, notice = update(self.state, name, value, self.study_keys)
+        state, notice = update(self.state, name, value, self.study_keys, self.record_keys)
         if notice:
             self.set_state(self.state, [notice])
         else:
@@ -244,6 +250,8 @@ class App:
         """A click on a study link (crafted messages too): validated like any other value."""
         if isinstance(content, dict) and "open_study" in content:
             self.open_study(content["open_study"])
+        elif isinstance(content, dict) and "open_record" in content:
+            self.open_record(content["open_record"], content.get("outcome"))
 
     def open_study(self, key: object) -> None:
         """Show ``key``'s record in the Studies view (a notice when it is not a study of it)."""
@@ -256,6 +264,24 @@ class App:
             self.set_state(self.state, [f"Ignored a study link: {exc}."])
             return
         self.set_state(self.state.with_(tab="studies", study=study))
+
+    def open_record(self, record: object, outcome: object = None) -> None:
+        """Show a study arm's record beside the forest plot of ``outcome`` (a link in the
+        Studies view); a notice when either is not valid."""
+        if "compare" not in self.views:
+            self.set_state(self.state, ["The Compare view is not part of this app."])
+            return
+        try:
+            state = self.state.with_(
+                tab="compare", record=coerce("record", record, records=self.record_keys)
+            )
+            if outcome is not None:
+                asked = state.question.with_(outcome=coerce("outcome", outcome))
+                state = state.with_(question=asked)
+        except ValueError as exc:
+            self.set_state(self.state, [f"Ignored a record link: {exc}."])
+            return
+        self.set_state(state)
 
     def render(self, changed: set[str]) -> None:
         """Bring the visible view up to date with ``self.state`` (hidden views wait)."""

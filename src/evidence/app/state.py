@@ -2,7 +2,8 @@
 
 Everything a link must reproduce (tab, outcome, effect type, window, estimator or the Bayesian
 model with its prior scale and benefit threshold, CI method,
-filters, groups, pre-post correlation, risk-of-bias filter, appraisal section, ...) is one
+filters, groups, pre-post correlation, risk-of-bias filter, appraisal section, the study arm
+whose record is open, ...) is one
 frozen :class:`ViewState`: the analysis :class:`~evidence.analysis.question.Question` plus the
 view's own fields, with one codec between URL parameter names and those fields (the URL names
 are public: saved links use them). The query string and every widget value are **untrusted
@@ -58,6 +59,10 @@ _NUMBER_PATTERN = re.compile(r"\d{1,6}(?:\.\d{0,6})?|\.\d{1,6}")
 #: (evidence.bayesian; the estimator dropdown's "Bayesian" choice sets it).
 MODELS = ("frequentist", "bayes")
 _CITEKEY_PATTERN = re.compile(r"[A-Za-z0-9_:.\-]{1,80}")
+#: Between the citekey and the arm in a record's URL value: never in a citekey, and left as
+#: it is by URL quoting (an unreserved character), so a link reads record=alpha2010_trial~MSC.
+RECORD_SEP = "~"
+MAX_ARM = 80
 
 #: Allowed values of each enumerated field (the order is the order of the controls).
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -103,9 +108,20 @@ class ViewState:
     section: str = "claims"
     tool: str = "all"
     study: str = ""
+    #: The study arm whose record the Compare view shows beside the plot: "citekey~arm"
+    #: (a click on its square sets it); "" = none.
+    record: str = ""
 
     def with_(self, **changes: Any) -> ViewState:
         return replace(self, **changes)
+
+    @property
+    def record_key(self) -> tuple[str, str] | None:
+        """(citekey, arm) of the record shown, or None."""
+        if not self.record:
+            return None
+        key, _, arm = self.record.partition(RECORD_SEP)
+        return key, arm
 
     @property
     def prior_scale(self) -> float | None:
@@ -156,6 +172,7 @@ PARAMS = (
     "section",
     "tool",
     "study",
+    "record",
 )
 if set(PARAMS) != set(QUESTION_PARAMS) | {f.name for f in fields(ViewState)} - {"question"}:
     raise AssertionError("PARAMS must name every field of the state once")  # pragma: no cover
@@ -255,10 +272,35 @@ def _study(value: object, studies: Collection[str]) -> str:
     raise InvalidValue(f"{shown(value)} is not a study of the dataset")
 
 
-def coerce(name: str, value: object, studies: Collection[str] = ()) -> Any:
+def _record(value: object, records: Collection[str]) -> str:
+    """'' or "citekey~arm" of a study arm of the dataset (``records`` holds them all).
+
+    A click gives (citekey, arm); a link the joined text, where a typed '+' (in 'MSC+HSC')
+    may have decoded to a space."""
+    if value == "":
+        return ""
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(v, str) for v in value)
+    ):
+        value = f"{value[0]}{RECORD_SEP}{value[1]}"
+    if isinstance(value, str):
+        key, sep, arm = value.partition(RECORD_SEP)
+        if sep and _CITEKEY_PATTERN.fullmatch(key) and 0 < len(arm) <= MAX_ARM:
+            for candidate in (value, f"{key}{sep}{arm.replace(' ', '+')}"):
+                if candidate in records:
+                    return candidate
+    raise InvalidValue(f"{shown(value)} is not a study arm of the dataset (citekey~arm)")
+
+
+def coerce(
+    name: str, value: object, studies: Collection[str] = (), records: Collection[str] = ()
+) -> Any:
     """The canonical value of field ``name``, or :class:`InvalidValue`.
 
     Used for query-string values (strings) and for every widget value that reaches a callback.
+    ``studies`` are the citekeys a link may name, ``records`` the "citekey~arm" of their arms.
     """
     if name in ALLOWED:
         return _enum(name, value)
@@ -268,6 +310,8 @@ def coerce(name: str, value: object, studies: Collection[str] = ()) -> Any:
         return _corr(value)
     if name == "study":
         return _study(value, studies)
+    if name == "record":
+        return _record(value, records)
     if name == "prior":
         return _number(name, value, positive=True)
     if name == "threshold":
@@ -276,7 +320,11 @@ def coerce(name: str, value: object, studies: Collection[str] = ()) -> Any:
 
 
 def update(
-    state: ViewState, name: str, value: object, studies: Collection[str] = ()
+    state: ViewState,
+    name: str,
+    value: object,
+    studies: Collection[str] = (),
+    records: Collection[str] = (),
 ) -> tuple[ViewState, str]:
     """``state`` with ``name`` set to ``value`` if valid; else ``state`` and a notice.
 
@@ -286,13 +334,15 @@ def update(
         return state.with_(model="bayes"), ""
     try:
         if name == "estimator":
-            return state.with_(estimator=coerce(name, value, studies), model="frequentist"), ""
-        return with_params(state, **{name: coerce(name, value, studies)}), ""
+            return state.with_(estimator=coerce(name, value), model="frequentist"), ""
+        return with_params(state, **{name: coerce(name, value, studies, records)}), ""
     except InvalidValue as exc:
         return state, f"Ignored a value for {name}: {exc}."
 
 
-def parse_query(query: str | None, studies: Collection[str] = ()) -> tuple[ViewState, list[str]]:
+def parse_query(
+    query: str | None, studies: Collection[str] = (), records: Collection[str] = ()
+) -> tuple[ViewState, list[str]]:
     """The state a query string asks for, with a notice for each value that was not used.
 
     ``query`` may start with '?'. Unknown parameters and invalid values are ignored (the
@@ -321,7 +371,7 @@ def parse_query(query: str | None, studies: Collection[str] = ()) -> tuple[ViewS
     state = DEFAULT
     for key, value in values.items():
         try:
-            state = with_params(state, **{key: coerce(key, value, studies)})
+            state = with_params(state, **{key: coerce(key, value, studies, records)})
         except InvalidValue as exc:
             default = param(DEFAULT, key)
             if isinstance(default, tuple):
@@ -345,7 +395,7 @@ def to_query(state: ViewState) -> str:
         elif isinstance(value, float):
             value = f"{value:g}"
         pairs.append((name, value))
-    return urlencode(pairs, quote_via=quote, safe=",")
+    return urlencode(pairs, quote_via=quote, safe="," + RECORD_SEP)
 
 
 # --- the page's query string in a Voila kernel ----------------------------------------------

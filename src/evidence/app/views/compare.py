@@ -16,7 +16,7 @@ from evidence.analysis.words import INTERVAL_WORDS, left_out_line
 from evidence.app.html import escape
 from evidence.app.state import ViewState
 from evidence.app.views import BaseView, Context
-from evidence.app.views.record import HINT, record_html
+from evidence.app.views.record import HINT, absent_html, record_html
 from evidence.app.widgets import DownloadItem, FigurePane, classed, show_only, slug
 from evidence.appraisal import rob as rob_module
 from evidence.compare import (
@@ -144,7 +144,8 @@ class CompareView(BaseView):
             self._clickable = studies
 
     def _clicked(self, trace: Any, points: Any, _state: Any) -> None:
-        """A click on a study point: its customdata is [citekey, arm] (figures/forest.py)."""
+        """A click on a study point (plotly's on_click): its customdata is [citekey, arm]
+        (figures/forest.py). Only an adapter: :meth:`select` does the rest."""
         indices = list(getattr(points, "point_inds", None) or [])
         keys = list(trace.customdata if trace.customdata is not None else [])
         if not indices or not 0 <= indices[0] < len(keys):
@@ -152,19 +153,28 @@ class CompareView(BaseView):
         key = keys[indices[0]]
         if len(key) != 2:
             return
-        self.selected = (str(key[0]), str(key[1]))
+        self.select(str(key[0]), str(key[1]))
+
+    def select(self, citekey: str, arm: str) -> None:
+        """Open the record of a study arm: a change of the view state like any control's
+        (validated by the App; it goes into the link), shown by :meth:`show`."""
+        self.context.change("record", (citekey, arm))
+
+    def _show_record(self, state: ViewState) -> None:
+        self.selected = state.record_key
         self.record.value = self._record()
 
     def _record(self) -> str:
-        """The selected arm's record under the view's question; the hint when the arm has
-        no effect in it (another outcome, a filter)."""
+        """The selected arm's record under the view's question; when the arm has no effect
+        in it (another outcome, a filter), why, and the hint."""
         if self.selected is None or self.pooled is None:
             return HINT
         e = self.pooled.effects
         key, arm = self.selected
-        match = e[(e["citekey"] == key) & (e["arm"] == arm) & e["included"]]
+        rows = e[(e["citekey"] == key) & (e["arm"] == arm)]
+        match = rows[rows["included"]]
         if match.empty:
-            return HINT
+            return absent_html(self.analysis.data, key, arm, rows, self.pooled.question.outcome)
         unit = unit_of(self.pooled.question.outcome)
         return record_html(self.analysis.data, match.iloc[0], self.analysis.rob, unit)
 
@@ -186,6 +196,7 @@ class CompareView(BaseView):
         q = state.question
         key = (q, state.estimator, state.test, state.rob)
         if key == self.built_for:
+            self._show_record(state)
             return
         pooled = self.analysis.pooled(q, state.estimator, state.test, state.rob)
         self.pooled = pooled
@@ -196,7 +207,7 @@ class CompareView(BaseView):
         figure = self.analysis.figure(("forest", key), lambda: self.figure(state))
         self.panes["forest"].draw(figure, stem=self.stem(state))
         self._listen()
-        self.record.value = self._record()
+        self._show_record(state)
         rob_lines = self.analysis.cached(  # per question and filter, not per estimator
             ("rob_lines", q, state.rob), lambda: rob_module.filter_lines(pooled.effects)
         )

@@ -48,6 +48,26 @@ def read_on(url: object) -> str:
     )
 
 
+def absent_html(data: Dataset, key: str, arm: str, rows: pd.DataFrame, outcome: str) -> str:
+    """The panel for a chosen study arm (from a click or a link) that has no effect in the
+    plot on screen: which arm, why (the effects frame's reason, when it lists the arm), and
+    the hint. The choice stays in the link: back at a question that has it, it shows."""
+    studies = data.studies.set_index("citekey")
+    label = str(studies.at[key, "label"]) if key in studies.index else key
+    reasons = [str(r) for r in rows.get("reason", pd.Series(dtype=object)) if not is_missing(r)]
+    why = (
+        escape("; ".join(dict.fromkeys(reasons)))
+        if reasons
+        else "it is not an arm of the chosen cell groups with "
+        + escape(OUTCOME_LABELS.get(outcome, outcome))
+        + " numbers"
+    )
+    return (
+        f"<div class='ev-record-absent' data-citekey='{escape(key)}' data-arm='{escape(arm)}'>"
+        f"<p><b>{escape(label)}: arm {escape(arm)}</b> is not in this plot: {why}.</p></div>" + HINT
+    )
+
+
 def record_html(
     data: Dataset, effect: pd.Series, rob: pd.DataFrame | None = None, unit: str = ""
 ) -> str:
@@ -150,4 +170,12 @@ def _rob(rob: pd.DataFrame | None, key: str) -> str:
     return f"<h4>Risk of bias</h4>{head}{listed}"
 
 
-__all__ = ["HINT", "RECORD_LINK", "read_on", "record_html", "record_link", "study_links"]
+__all__ = [
+    "HINT",
+    "RECORD_LINK",
+    "absent_html",
+    "read_on",
+    "record_html",
+    "record_link",
+    "study_links",
+]
