@@ -466,7 +466,8 @@ def test_study_detail_lists_numbers_with_locators(app):
     app.apply_url("tab=studies&study=kharaziha2009_ejgh")
     detail = app.studies.detail.value
     assert "Kharaziha 2009" in detail and "doi.org" in detail
-    assert "verified" in detail and "data/outcomes.csv:" in detail
+    assert "verified" in detail and "data-ev-record='kharaziha2009_ejgh~" in detail
+    assert "outcomes.csv" not in detail  # a viewer cannot open the data file
     assert "rel='noopener noreferrer'" in detail
     app.apply_url("tab=studies&study=sharma2021_jceh")
     detail = app.studies.detail.value

@@ -253,6 +253,53 @@ def test_the_open_record_is_in_the_link_and_a_fresh_page_shows_it(appraisal_data
         assert "<img" not in fresh.notice.value
 
 
+def test_the_studies_view_links_each_number_to_its_record_not_to_a_data_file_line(
+    appraisal_data,
+):
+    """The Studies view's numbers say where in the paper each was read and link to the
+    record that uses them (a click is handled in place, validated by the App); the lines
+    of data/outcomes.csv are for authors (evidence validate), not on the viewer's page."""
+    from evidence.app import App
+
+    app = App(appraisal_data)
+    app.apply_url("tab=studies&study=alpha2010_trial")
+    detail = app.studies.detail.value
+    assert "outcomes.csv" not in detail and "<th>read in</th>" in detail
+    assert "<td>Table 2</td>" in detail  # the locator in the paper
+    # a treated arm's numbers open its own record; the control arm's, the record of the arm
+    # compared with it (versus control)
+    assert (
+        "<a href='?record=alpha2010_trial~MSC' class='ev-record-link' "
+        "data-ev-record='alpha2010_trial~MSC' data-ev-outcome='meld' data-ev-effect='change'>"
+        "open the record</a>"
+    ) in detail
+    assert (
+        "<a href='?effect=control&amp;record=alpha2010_trial~MSC' class='ev-record-link' "
+        "data-ev-record='alpha2010_trial~MSC' data-ev-outcome='meld' data-ev-effect='control'>"
+        "record of arm MSC</a>"
+    ) in detail
+    # what the page sends on a click (url_sync.js): the record opens beside the forest plot
+    app._url_message(
+        app.url, {"open_record": "alpha2010_trial~MSC", "outcome": "meld", "effect": "control"}, []
+    )
+    assert app.state.tab == "compare" and app.state.question.effect == "control"
+    # (the Studies view keeps its study: back on that tab, it is still open)
+    assert app.url.query == "effect=control&study=alpha2010_trial&record=alpha2010_trial~MSC"
+    assert app.notices == []
+    assert "data-citekey='alpha2010_trial'" in app.compare.record.value
+    # crafted messages change nothing and say why, escaped
+    before = app.state
+    for message in (
+        {"open_record": "alpha2010_trial~<img src=x>", "outcome": "meld"},
+        {"open_record": "alpha2010_trial~MSC", "outcome": "__import__('os')"},
+        {"open_record": "alpha2010_trial~MSC", "effect": ["control"]},
+        {"open_record": ["alpha2010_trial", "MSC", "x"]},
+    ):
+        app._url_message(app.url, message, [])
+        assert app.state == before and len(app.notices) == 1, message
+        assert "Ignored a record link" in app.notices[0] and "<img" not in app.notice.value
+
+
 def test_appraisal_sources_that_name_no_record_are_warned_about(copy: Path):
     from evidence.appraisal import validate as validate_appraisal
 

@@ -11,6 +11,7 @@ from playwright.sync_api import Page
 
 import evidence
 from evidence.app.views.record import RECORD_LINK
+from evidence.compare import Question, effects
 
 from .conftest import ROOT, Server
 from .test_dashboard import open_dashboard, wait_title
@@ -100,3 +101,29 @@ def test_a_click_on_a_study_row_opens_its_record_beside_the_plot(page: Page, ser
         assert fresh.url == address
     finally:
         fresh.close()
+
+
+def test_a_number_in_the_studies_view_opens_its_record_beside_the_plot(page: Page, server: Server):
+    """The Studies view's numbers link to their record (not to lines of data/outcomes.csv);
+    one click opens it beside the forest plot, in place, and the address carries it."""
+    frame = effects(evidence.load(ROOT), Question())
+    row = frame[frame["included"]].iloc[0]
+    key, arm = str(row["citekey"]), str(row["arm"])
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    open_dashboard(page, f"{server.url}?tab=studies&study={quote(key)}", ".ev-study-detail table")
+    link = (
+        f".ev-study-detail a.ev-record-link[data-ev-record='{key}~{arm}'][data-ev-effect='change']"
+    )
+    page.wait_for_selector(link, timeout=WAIT)
+    assert "outcomes.csv" not in page.inner_text(".ev-study-detail")
+    page.locator(link).first.click()
+    page.wait_for_function(
+        "([key, arm]) => { const p = document.querySelector('.ev-record-panel .ev-record');"
+        " return p && p.dataset.citekey === key && p.dataset.arm === arm"
+        " && p.getBoundingClientRect().width > 0; }",
+        arg=[key, arm],
+        timeout=WAIT,
+    )
+    wanted = "record=" + quote(f"{key}~{arm}", safe="~")
+    page.wait_for_function("(q) => window.location.search.includes(q)", arg=wanted, timeout=WAIT)
+    assert "tab=studies" not in page.url  # the Compare view (the default tab) is shown

@@ -35,6 +35,7 @@ from evidence.app.state import (
     request_query_string,
     to_query,
     update,
+    with_params,
 )
 from evidence.app.views import SPECS, Context, View
 from evidence.app.views.claim_panel import ClaimPanel
@@ -251,7 +252,7 @@ class App:
         if isinstance(content, dict) and "open_study" in content:
             self.open_study(content["open_study"])
         elif isinstance(content, dict) and "open_record" in content:
-            self.open_record(content["open_record"], content.get("outcome"))
+            self.open_record(content["open_record"], content.get("outcome"), content.get("effect"))
 
     def open_study(self, key: object) -> None:
         """Show ``key``'s record in the Studies view (a notice when it is not a study of it)."""
@@ -265,9 +266,9 @@ class App:
             return
         self.set_state(self.state.with_(tab="studies", study=study))
 
-    def open_record(self, record: object, outcome: object = None) -> None:
-        """Show a study arm's record beside the forest plot of ``outcome`` (a link in the
-        Studies view); a notice when either is not valid."""
+    def open_record(self, record: object, outcome: object = None, effect: object = None) -> None:
+        """Show a study arm's record beside the forest plot of ``outcome`` and ``effect`` (a
+        link in the Studies view); a notice when any is not valid."""
         if "compare" not in self.views:
             self.set_state(self.state, ["The Compare view is not part of this app."])
             return
@@ -275,9 +276,9 @@ class App:
             state = self.state.with_(
                 tab="compare", record=coerce("record", record, records=self.record_keys)
             )
-            if outcome is not None:
-                asked = state.question.with_(outcome=coerce("outcome", outcome))
-                state = state.with_(question=asked)
+            for name, value in (("outcome", outcome), ("effect", effect)):
+                if value is not None:
+                    state = with_params(state, **{name: coerce(name, value)})
         except ValueError as exc:
             self.set_state(self.state, [f"Ignored a record link: {exc}."])
             return

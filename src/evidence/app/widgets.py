@@ -43,7 +43,8 @@ class UrlSync(anywidget.AnyWidget):
     bar always holds a link to the current view, and shows that link in full with a copy
     button; asks plots to re-measure their container after a tab change. Touches the address
     only on a Voila page. Also reports a click on a study link of the app
-    (``{"open_study": citekey}``; validated by the App)."""
+    (``{"open_study": citekey}``) or on a record link (``{"open_record": "citekey~arm",
+    "outcome": ..., "effect": ...}``); the App validates every value."""
 
     _esm = asset("url_sync.js")
     query = traitlets.Unicode("").tag(sync=True)

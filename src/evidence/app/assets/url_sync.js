@@ -1,5 +1,5 @@
 // The UrlSync widget (evidence.app.widgets.UrlSync): address bar, the link to this view with
-// a copy button, plot re-measure, study links.
+// a copy button, plot re-measure, study and record links.
 function render({ model, el }) {
   // The link: the full address of this view (the kernel knows only the query string).
   el.classList.add("ev-link");
@@ -60,13 +60,19 @@ function render({ model, el }) {
   // A link to a study's record in this app (data-ev-study, written by the kernel) opens the
   // Studies view in place; the kernel validates the citekey. Other clicks, and a click with a
   // modifier key (new tab: the href is a link to the same view), are left to the browser.
+  // A link to a study arm's record (data-ev-record, with its outcome and effect) opens it
+  // beside the forest plot the same way.
   const open = (event) => {
-    const link = event.target.closest ? event.target.closest("a[data-ev-study]") : null;
+    const link = event.target.closest
+      ? event.target.closest("a[data-ev-study], a[data-ev-record]") : null;
     if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
     const app = el.closest(".ev-app");
     if (!app || !app.contains(link)) return;  // another app on the same page
     event.preventDefault();
-    model.send({ open_study: link.dataset.evStudy });
+    const d = link.dataset;
+    model.send(d.evRecord !== undefined
+      ? { open_record: d.evRecord, outcome: d.evOutcome, effect: d.evEffect }
+      : { open_study: d.evStudy });
   };
   document.addEventListener("click", open);
   return () => document.removeEventListener("click", open);

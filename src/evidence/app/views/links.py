@@ -44,6 +44,51 @@ def study_links(study: pd.Series) -> list[tuple[str, str]]:
     return [(href, label) for href, label in links if record_link(href)]
 
 
+def record_targets(arms: pd.DataFrame) -> dict[str, list[str]]:
+    """For each arm of one study (its rows of arms.csv), the treated arms whose record holds
+    its numbers: a treated arm its own; a control arm those compared with it (its comparator,
+    or every treated arm when the study has one control arm and names no comparator)."""
+    groups = dict(zip(arms["arm"].astype(str), arms["group"].astype(str), strict=True))
+    comparators = arms.get("comparator", pd.Series([None] * len(arms), index=arms.index))
+    compared = dict(zip(arms["arm"].astype(str), comparators, strict=True))
+    treated = [a for a, g in groups.items() if g != "control"]
+    controls = [a for a, g in groups.items() if g == "control"]
+    out: dict[str, list[str]] = {a: [a] for a in treated}
+    for c in controls:
+        named = [a for a in treated if compared.get(a) == c]
+        if not named and len(controls) == 1:
+            named = [a for a in treated if is_missing(compared.get(a))]
+        out[c] = named
+    return out
+
+
+def record_links(key: str, arm: str, outcome: str, targets: dict[str, list[str]]) -> str:
+    """Links that open the record of ``key``'s arm beside the forest plot of ``outcome``: a
+    treated arm within itself (change from baseline), a control arm's numbers in the record of
+    each arm compared with it (versus control). The href is the same view as a link; the
+    click is handled in place (the UrlSync widget; the App validates every value)."""
+    from evidence.app.state import DEFAULT, RECORD_SEP, to_query
+    from evidence.compare import OUTCOME_LABELS
+
+    if outcome not in OUTCOME_LABELS:
+        return "<span class='ev-muted'>not an outcome of the plot</span>"
+    links = []
+    own = targets.get(arm, [])
+    effect = "change" if own == [arm] else "control"
+    for target in own:
+        record = f"{key}{RECORD_SEP}{target}"
+        state = DEFAULT.with_(
+            record=record, question=DEFAULT.question.with_(outcome=outcome, effect=effect)
+        )
+        label = "open the record" if target == arm else f"record of arm {target}"
+        links.append(
+            f"<a href='?{escape(to_query(state))}' class='ev-record-link'"
+            f" data-ev-record='{escape(record)}' data-ev-outcome='{escape(outcome)}'"
+            f" data-ev-effect='{escape(effect)}'>{escape(label)}</a>"
+        )
+    return "<br>".join(links) or "<span class='ev-muted'>no arm to compare</span>"
+
+
 class StudyLinks:
     """``link(key)``: a link to the Studies view of this app for the studies it holds (the
     click is handled in place by the UrlSync widget; the href is the same view as a link),
@@ -72,4 +117,12 @@ class StudyLinks:
         return external_link(doi_url(doi), f"doi:{doi}") if doi else ""
 
 
-__all__ = ["RECORD_LINK", "StudyLinks", "doi_url", "record_link", "study_links"]
+__all__ = [
+    "RECORD_LINK",
+    "StudyLinks",
+    "doi_url",
+    "record_link",
+    "record_links",
+    "record_targets",
+    "study_links",
+]

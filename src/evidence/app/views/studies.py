@@ -13,10 +13,9 @@ from evidence.app.cache import clinical_studies
 from evidence.app.html import LIST_FIELDS, cell, escape, external_link, is_missing, list_cell
 from evidence.app.state import ViewState
 from evidence.app.views import BaseView, Context
-from evidence.app.views.links import study_links
+from evidence.app.views.links import record_link, record_links, record_targets, study_links
 from evidence.app.widgets import FigurePane, classed
 from evidence.compare import OUTCOME_LABELS
-from evidence.data.rules.urls import url_kind
 from evidence.figures.style import fmt
 from evidence.schema import CELL_GROUPS, CONFIDENCES, DESIGNS
 
@@ -279,6 +278,7 @@ class StudiesView(BaseView):
             for a in arms.itertuples()
         )
         numbers = self.data.outcomes[self.data.outcomes["citekey"] == key]
+        targets = record_targets(arms)
         if numbers.empty:
             why = s["no_numbers"]
             body = f"<p>No outcome numbers: {cell(why, 'not reported')}.</p>"
@@ -288,23 +288,24 @@ class StudiesView(BaseView):
                 converted = ""
                 if o.unit_reported != o.unit:
                     converted = f" (reported {fmt(o.value_reported, 3)} {escape(o.unit_reported)})"
+                # the locator in the paper; linked only to the study's own DOI, PubMed or PMC
+                # page (a copy elsewhere, a search page or an IP address stays text)
                 src = escape(o.locator)
-                url = str(o.source_url or "")
-                # an IP address or a search page names no record: the locator stays text
-                if url.startswith(("https://", "http://")) and not url_kind(url):
-                    src = external_link(url, str(o.locator))
+                if record_link(o.source_url):
+                    src = external_link(str(o.source_url), str(o.locator))
                 rows.append(
                     f"<tr><td>{escape(OUTCOME_LABELS.get(o.outcome, o.outcome))}</td>"
                     f"<td>{escape(o.arm)}</td><td>{escape(o.quantity)}</td><td>{escape(o.timepoint)}</td>"
                     f"<td>{escape(o.statistic)}</td><td class='ev-num'>{fmt(o.value, 3)}</td>"
                     f"<td>{escape(o.unit)}{converted}</td><td class='ev-num'>{cell(o.n)}</td>"
                     f"<td>{src}</td><td>{escape(o.confidence)}</td>"
-                    f"<td>data/outcomes.csv:{int(o.source_line)}</td></tr>"
+                    f"<td>{record_links(key, o.arm, o.outcome, targets)}</td></tr>"
                 )
             body = (
                 "<div class='ev-scroll'><table class='ev-table'><thead><tr><th>outcome</th>"
                 "<th>arm</th><th>quantity</th><th>time point</th><th>statistic</th><th>value</th>"
-                "<th>unit</th><th>n</th><th>locator</th><th>confidence</th><th>line</th></tr>"
+                "<th>unit</th><th>n</th><th>read in</th><th>confidence</th>"
+                "<th>in the plot</th></tr>"
                 f"</thead><tbody>{''.join(rows)}</tbody></table></div>"
             )
         link_text = (
