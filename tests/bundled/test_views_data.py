@@ -124,3 +124,18 @@ def test_a_trial_with_only_planned_arms_shows_no_patients(data):
     # stempeucel2021's arms are planned sizes (10 per dose); nobody is known to be treated
     frame = map_frame(data.clinical_studies, data.treated_arms).set_index("citekey")
     assert pd.isna(frame.loc["stempeucel2021", "patients"])
+
+
+def test_prepared_effects_equal_fresh_ones_for_every_question(data):
+    """The app keeps one ``prepare(data)`` per kernel (evidence.app.cache) and asks it every
+    question in turn: each frame must equal the one computed from scratch, column for column,
+    whatever was asked before (the per-outcome cells are filled as outcomes are asked)."""
+    from evidence.analysis.arm_effects import prepare
+    from evidence.compare import OUTCOME_LABELS
+
+    prepared = prepare(data)
+    for effect in ("change", "control"):
+        for outcome in OUTCOME_LABELS:
+            for window in ("latest", "4-6"):
+                q = Question(outcome=outcome, effect=effect, window=window)
+                pd.testing.assert_frame_equal(effects(data, q, prepared), effects(data, q))

@@ -24,13 +24,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from evidence.analysis.extract import CONFIDENCE_RANK, Numbers, comparators, group_cells, numbers_at
+from evidence.analysis.extract import (
+    CONFIDENCE_RANK,
+    Cells,
+    Numbers,
+    comparators,
+    group_cells,
+    numbers_at,
+)
 from evidence.analysis.question import (
     COMPARED_GROUPS,
     DESIGN_FILTERS,
@@ -103,19 +110,38 @@ def _visit(tp: str, months: float, follow_up: object) -> str:
     return "end of follow-up (visit not stated)"
 
 
-def effects(data: Dataset, question: Question) -> pd.DataFrame:
-    """One row per study arm in the question's groups: its effect, or why it has none.
+@dataclass
+class Prepared:
+    """What :func:`effects` reads from a dataset whatever the question: each clinical study's
+    fields, the clinical arms, each treated arm's comparator, and (filled as outcomes are
+    asked for) each outcome's cells with their visits. Built once per dataset by
+    :func:`prepare`; a kernel asks dozens of questions of one dataset, and this part was
+    half of every :func:`effects` call. Read-only once built, like the dataset's frames."""
 
-    Rows with ``included`` False carry a ``reason`` (not reported, filtered out, no SD, ...): they
-    are never dropped, so a view can show every study and why it is or is not in the plot.
-    ``n_assumed`` is True where the visit's n is not reported and the arm's size stands in;
-    ``visit`` is the timepoint as shown (an unstated end of follow-up is placed at the study's
-    ``follow_up`` when the registry gives one). A control arm shared by several comparisons in
-    the analysis has its n (and events) split between them (``derived`` says so).
-    ``source_lines`` are the rows of ``source_file`` (data/outcomes.csv) the effect's numbers
-    were read from, a tuple of line numbers (text only at the edge: :mod:`evidence.text`).
-    """
-    outcomes = data.outcomes[data.outcomes["outcome"] == question.outcome]
+    studies: dict[str, dict[str, Any]]
+    arms: list[tuple[str, str, str, object]]  # citekey, arm, group, n (NaN when planned)
+    pairs: dict[tuple[str, str], tuple[str, float] | str]
+    follow: dict[str, object]
+    planned: frozenset[tuple[str, str]]
+    outcomes: pd.DataFrame
+    by_outcome: dict[str, _OutcomeCells] = field(default_factory=dict)
+
+    def cells(self, outcome: str) -> _OutcomeCells:
+        """The outcome's cells, the months of each (study, visit) and each arm's visits."""
+        if outcome not in self.by_outcome:
+            self.by_outcome[outcome] = _outcome_cells(self, outcome)
+        return self.by_outcome[outcome]
+
+
+@dataclass(frozen=True)
+class _OutcomeCells:
+    cells: Cells
+    months: dict[tuple[str, str], float]
+    timepoints: dict[tuple[str, str], set[str]]
+
+
+def prepare(data: Dataset) -> Prepared:
+    """The question-independent part of :func:`effects` for ``data`` (see :class:`Prepared`)."""
     clinical = data.clinical_studies
     # Each study's fields as a plain dict, read once: a pandas row lookup per arm (~0.1 ms)
     # was most of this function's time, and it runs on most control changes.
@@ -127,8 +153,21 @@ def effects(data: Dataset, question: Question) -> pd.DataFrame:
     }
     # A planned arm size is not a count of patients: it never becomes an n or a variance.
     arms = data.clinical_arms
-    cells = group_cells(outcomes, data.planned_arms)
-    follow = {key: study["follow_up_months"] for key, study in studies.items()}
+    return Prepared(
+        studies=studies,
+        arms=list(zip(arms["citekey"], arms["arm"], arms["group"], arms["n"], strict=True)),
+        pairs=comparators(arms),
+        follow={key: study["follow_up_months"] for key, study in studies.items()},
+        planned=data.planned_arms,
+        outcomes=data.outcomes,
+    )
+
+
+def _outcome_cells(prepared: Prepared, outcome: str) -> _OutcomeCells:
+    all_outcomes = prepared.outcomes
+    outcomes = all_outcomes[all_outcomes["outcome"] == outcome]
+    cells = group_cells(outcomes, prepared.planned)
+    follow = prepared.follow
     tp_months = dict(zip(outcomes["timepoint"], outcomes["timepoint_months"], strict=True))
     months: dict[tuple[str, str], float] = {}
     timepoints: dict[tuple[str, str], set[str]] = {}
@@ -139,13 +178,31 @@ def effects(data: Dataset, question: Question) -> pd.DataFrame:
             if tp == "end" and key in follow:
                 at = float(follow[key])  # NaN when the registry gives no follow_up
             months[(key, tp)] = at
-    pairs = comparators(arms)
+    return _OutcomeCells(cells, months, timepoints)
+
+
+def effects(data: Dataset, question: Question, prepared: Prepared | None = None) -> pd.DataFrame:
+    """One row per study arm in the question's groups: its effect, or why it has none.
+
+    Rows with ``included`` False carry a ``reason`` (not reported, filtered out, no SD, ...): they
+    are never dropped, so a view can show every study and why it is or is not in the plot.
+    ``n_assumed`` is True where the visit's n is not reported and the arm's size stands in;
+    ``visit`` is the timepoint as shown (an unstated end of follow-up is placed at the study's
+    ``follow_up`` when the registry gives one). A control arm shared by several comparisons in
+    the analysis has its n (and events) split between them (``derived`` says so).
+    ``source_lines`` are the rows of ``source_file`` (data/outcomes.csv) the effect's numbers
+    were read from, a tuple of line numbers (text only at the edge: :mod:`evidence.text`).
+    ``prepared``: :func:`prepare` of ``data``, kept by a caller that asks many questions.
+    """
+    if prepared is None:
+        prepared = prepare(data)
+    studies, pairs = prepared.studies, prepared.pairs
+    by_outcome = prepared.cells(question.outcome)
+    cells, months, timepoints = by_outcome.cells, by_outcome.months, by_outcome.timepoints
 
     rows: list[dict[str, object]] = []
     chosen: list[tuple[dict[str, object], Numbers, Numbers | None]] = []
-    for key, arm, group, arm_n in zip(
-        arms["citekey"], arms["arm"], arms["group"], arms["n"], strict=True
-    ):
+    for key, arm, group, arm_n in prepared.arms:
         if group not in question.groups or (question.effect == "control" and group == "control"):
             continue
         study = studies[key]
@@ -202,29 +259,48 @@ def effects(data: Dataset, question: Question) -> pd.DataFrame:
     return _frame(rows)
 
 
+_FLOAT_COLUMNS = (
+    "yi",
+    "vi",
+    "sei",
+    "ci_lb",
+    "ci_ub",
+    "n",
+    "n_control",
+    "timepoint_months",
+    "sd1i",
+    "sd2i",
+)
+_GROUP_ORDER = {g: i for i, g in enumerate(COMPARED_GROUPS)}
+
+
+def _missing(value: object) -> bool:
+    return value is None or value != value  # None or NaN, as pandas sorts them: last
+
+
+def _sort_key(row: Mapping[str, object]) -> tuple:
+    """The frame's order (group, year, label, arm; missing values last), as ``sort_values``
+    gave it; ties keep their order (both sorts are stable)."""
+    key: list[object] = [_GROUP_ORDER[str(row["group"])]]
+    for column in ("year", "label", "arm"):
+        value = row[column]
+        missing = _missing(value)
+        key += [missing, 0 if missing else value]
+    return tuple(key)
+
+
 def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    """The rows as the effects frame: its columns, dtypes and order (group, year, label, arm)."""
+    """The rows as the effects frame: its columns, dtypes and order (group, year, label, arm).
+    Sorted as records before the frame is built: one frame, not a sorted copy of it."""
+    rows = sorted(rows, key=_sort_key)
     frame = pd.DataFrame.from_records(rows, columns=list(EFFECT_COLUMNS))
-    for column in (
-        "yi",
-        "vi",
-        "sei",
-        "ci_lb",
-        "ci_ub",
-        "n",
-        "n_control",
-        "timepoint_months",
-        "sd1i",
-        "sd2i",
-    ):
-        frame[column] = frame[column].astype(float)
-    frame["included"] = frame["included"].astype(bool)
-    frame["n_assumed"] = frame["n_assumed"].astype(bool)
-    order = {g: i for i, g in enumerate(COMPARED_GROUPS)}
-    frame = frame.sort_values(
-        ["group", "year", "label", "arm"], key=lambda c: c.map(order) if c.name == "group" else c
-    )
-    return frame.reset_index(drop=True)
+    for column in _FLOAT_COLUMNS:
+        if frame[column].dtype != np.float64:
+            frame[column] = frame[column].astype(float)
+    for column in ("included", "n_assumed"):
+        if frame[column].dtype != np.bool_:
+            frame[column] = frame[column].astype(bool)
+    return frame
 
 
 def _split_shared(

@@ -81,16 +81,14 @@ def pool(
     """
     one_of("method", method, METHODS)
     one_of("test", test, POOL_TESTS)
-    included = effects_frame[effects_frame["included"]]
-    groups = _fit_groups(included, question.groups, method, test)
+    included = _Included.of(effects_frame)
+    groups = _fit_groups(included, included.vi, question.groups, method, test)
     sub = _difference(included, groups, question, method, test, tau2)
     overall_result = None
     if overall:
-        cells = included[included["group"].isin(CELL_THERAPY_GROUPS)]
-        if len(cells):
-            overall_result = rma(
-                cells["yi"].to_numpy(), cells["vi"].to_numpy(), method=method, test=test
-            )
+        cells = np.array([g in CELL_THERAPY_GROUPS for g in included.group], dtype=bool)
+        if cells.any():
+            overall_result = rma(included.yi[cells], included.vi[cells], method=method, test=test)
     ri_frame, flip, ri_notes = _ri_sensitivity(included, groups, question, method, test, sub)
     notes = (
         *_visit_notes(included),
@@ -113,22 +111,70 @@ def pool(
     )
 
 
+@dataclass(frozen=True)
+class _Included:
+    """The included rows' columns as numpy arrays, taken once per :func:`pool`: a boolean
+    mask of the frame per group and per check (hundreds of DataFrame lookups per control
+    change) was most of pooling's time. ``None`` where the frame lacks the column."""
+
+    yi: np.ndarray
+    vi: np.ndarray
+    group: np.ndarray
+    basis: np.ndarray
+    months: np.ndarray
+    visit: np.ndarray
+    n_assumed: np.ndarray
+    sd1i: np.ndarray | None
+    sd2i: np.ndarray | None
+    n: np.ndarray
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _Included:
+        mask = frame["included"].to_numpy(dtype=bool)
+
+        def col(name: str) -> np.ndarray:
+            return frame[name].to_numpy()[mask]
+
+        assumed = (
+            frame["n_assumed"].astype("boolean").fillna(False).astype(bool).to_numpy()[mask]
+            if "n_assumed" in frame
+            else np.zeros(int(mask.sum()), dtype=bool)
+        )
+        return cls(
+            yi=col("yi"),
+            vi=col("vi"),
+            group=col("group"),
+            basis=col("basis"),
+            months=pd.to_numeric(frame["timepoint_months"], errors="coerce").to_numpy()[mask],
+            visit=col("visit" if "visit" in frame else "timepoint"),
+            n_assumed=assumed,
+            sd1i=col("sd1i") if "sd1i" in frame else None,
+            sd2i=col("sd2i") if "sd2i" in frame else None,
+            n=col("n"),
+        )
+
+    def __len__(self) -> int:
+        return len(self.yi)
+
+    def groups_seen(self) -> list[str]:
+        """The groups of the included rows, in order of first appearance."""
+        return list(dict.fromkeys(self.group.tolist()))
+
+
 def _fit_groups(
-    included: pd.DataFrame, names: Iterable[str], method: str, test: str
+    included: _Included, vi: np.ndarray, names: Iterable[str], method: str, test: str
 ) -> dict[str, RMAResult | None]:
     groups: dict[str, RMAResult | None] = {}
     for group in names:
-        part = included[included["group"] == group]
+        part = included.group == group
         groups[group] = (
-            rma(part["yi"].to_numpy(), part["vi"].to_numpy(), method=method, test=test)
-            if len(part)
-            else None
+            rma(included.yi[part], vi[part], method=method, test=test) if part.any() else None
         )
     return groups
 
 
 def _difference(
-    included: pd.DataFrame,
+    included: _Included,
     groups: dict[str, RMAResult | None],
     question: Question,
     method: str,
@@ -138,16 +184,14 @@ def _difference(
     present = [g for g, r in groups.items() if r is not None]
     if len(present) < 2:
         return None
-    yi, vi, g = (included[c].to_numpy() for c in ("yi", "vi", "group"))
+    yi, vi, g = included.yi, included.vi, included.group
     if tau2 is None:
         sub = difference_test(yi, vi, g, method=method, test=test)
     else:
         sub = subgroups(yi, vi, g, method=method, test=test, tau2=tau2)
     reasons = [sub.reason] if sub.reason else []
     assumed = [
-        grp
-        for grp in present
-        if (included.loc[included["group"] == grp, "basis"] == _PRE_POST).all()
+        grp for grp in present if bool(np.all(included.basis[included.group == grp] == _PRE_POST))
     ]
     if question.effect == "change" and assumed:
         reasons.append(
@@ -170,7 +214,7 @@ def _conclusion(lb: float, ub: float, null: float) -> str:
 
 
 def _ri_sensitivity(
-    included: pd.DataFrame,
+    included: _Included,
     groups: dict[str, RMAResult | None],
     question: Question,
     method: str,
@@ -179,18 +223,17 @@ def _ri_sensitivity(
 ) -> tuple[pd.DataFrame | None, bool, list[str]]:
     """Re-pool a within-arm analysis at r = 0.2 and 0.8 (only the variances of changes computed
     from levels depend on r: MC's vi = (sd1^2 + sd2^2 - 2 r sd1 sd2) / n)."""
-    pre = included["basis"] == _PRE_POST
-    if question.effect != "change" or question.binary or not pre.any() or "sd1i" not in included:
+    pre = included.basis == _PRE_POST
+    if question.effect != "change" or question.binary or not pre.any() or included.sd1i is None:
         return None, False, []
     records = []
     chosen = float(question.ri)
     for r in sorted({chosen, *RI_SENSITIVITY}):
-        frame = included
+        fits = groups
         if r != chosen:
-            sd1, sd2, n = (included[c].to_numpy() for c in ("sd1i", "sd2i", "n"))
-            vi = np.where(pre, (sd1**2 + sd2**2 - 2 * r * sd1 * sd2) / n, included["vi"])
-            frame = included.assign(vi=vi)
-        fits = groups if r == chosen else _fit_groups(frame, groups, method, test)
+            sd1, sd2, n = included.sd1i, included.sd2i, included.n
+            vi = np.where(pre, (sd1**2 + sd2**2 - 2 * r * sd1 * sd2) / n, included.vi)
+            fits = _fit_groups(included, vi, groups, method, test)
         for group, res in fits.items():
             if res is None:
                 continue
@@ -205,11 +248,14 @@ def _ri_sensitivity(
                 }
             )
     table = pd.DataFrame.from_records(records)
-    flips = []
-    for group, rows in table.groupby("group", sort=False):
-        seen = dict(zip(rows["ri"], rows["conclusion"], strict=True))
-        if len(set(seen.values())) > 1:
-            flips.append(f"{group}: " + ", ".join(f"r = {r:g} {c}" for r, c in seen.items()))
+    seen: dict[str, dict[float, str]] = {}  # per group in order of appearance, as groupby
+    for record in records:
+        seen.setdefault(record["group"], {})[record["ri"]] = record["conclusion"]
+    flips = [
+        f"{group}: " + ", ".join(f"r = {r:g} {c}" for r, c in by_r.items())
+        for group, by_r in seen.items()
+        if len(set(by_r.values())) > 1
+    ]
     if flips:
         note = (
             "The conclusion depends on the assumed pre-post correlation ("
@@ -225,13 +271,14 @@ def _ri_sensitivity(
     return table, bool(flips), [note]
 
 
-def _visit_notes(included: pd.DataFrame) -> list[str]:
+def _visit_notes(included: _Included) -> list[str]:
     notes = []
-    for group, rows in included.groupby("group", sort=False):
-        at = pd.to_numeric(rows["timepoint_months"], errors="coerce").dropna()
+    for group in included.groups_seen():
+        part = included.group == group
+        at = included.months[part]
+        at = at[~np.isnan(at)]
         if len(at) > 1 and at.max() - at.min() > MIXED_VISITS_MONTHS:
-            shown = rows.get("visit", rows["timepoint"])
-            visits = ", ".join(dict.fromkeys(str(v) for v in shown))
+            visits = ", ".join(dict.fromkeys(str(v) for v in included.visit[part]))
             notes.append(
                 f"{group} pools visits {at.max() - at.min():.0f} months apart ({visits}): "
                 "early and late effects are mixed; choose a time window to separate them."
@@ -239,12 +286,10 @@ def _visit_notes(included: pd.DataFrame) -> list[str]:
     return notes
 
 
-def _n_notes(included: pd.DataFrame) -> list[str]:
-    flag = included.get("n_assumed", pd.Series(False, index=included.index))
-    assumed = included[flag.astype("boolean").fillna(False).astype(bool)]
-    if assumed.empty:
+def _n_notes(included: _Included) -> list[str]:
+    k = int(included.n_assumed.sum())
+    if not k:
         return []
-    k = len(assumed)
     return [
         f"For {k} of {len(included)} study {'arm' if len(included) == 1 else 'arms'} the number "
         "of patients at the visit is not reported and the arm's size stands in (marked in the "
@@ -257,7 +302,7 @@ KNHA_WIDE = 5.0
 
 
 def _knha_notes(
-    included: pd.DataFrame,
+    included: _Included,
     groups: dict[str, RMAResult | None],
     question: Question,
     method: str,
@@ -272,8 +317,8 @@ def _knha_notes(
     for group, res in groups.items():
         if res is None or res.k < 2:
             continue
-        part = included[included["group"] == group]
-        wald = rma(part["yi"].to_numpy(), part["vi"].to_numpy(), method=method, test="z")
+        part = included.group == group
+        wald = rma(included.yi[part], included.vi[part], method=method, test="z")
         width, wald_width = res.ci_ub - res.ci_lb, wald.ci_ub - wald.ci_lb
         if width <= 1e-9 * max(1.0, abs(res.estimate)):
             notes.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from evidence.analysis.pooling import Pooled
@@ -49,12 +50,11 @@ def summary(pooled: Pooled) -> list[str]:
         patients = int(_total(r[3] for r in used) + _total(r[4] for r in used))
         result = pooled.groups.get(group)
         if result is None:
-            rows = frame[frame["group"] == group]
             reasons = sorted({r[5] for r in mine})
             why = "; ".join(reasons[:3]) + ("; and other reasons" if len(reasons) > 3 else "")
             lines.append(
                 f"{group}: no usable {what} numbers. "
-                + _describe(rows)
+                + _describe(frame, frame["group"].to_numpy() == group)
                 + (f" Why: {why.rstrip('.')}." if why else "")
             )
             continue
@@ -119,17 +119,30 @@ def _test_numbers(sub: SubgroupResult) -> str:
     return f"{stat}, p {'< 0.001' if p < 0.001 else f'= {p:.3g}'}"
 
 
-def _describe(rows: pd.DataFrame) -> str:
-    """'The group has 1 study (single-arm, 5 patients; descriptors seed-only).'"""
-    studies = rows.drop_duplicates("citekey")
-    if studies.empty:
+def _describe(frame: pd.DataFrame, rows: np.ndarray) -> str:
+    """'The group has 1 study (single-arm, 5 patients; descriptors seed-only).' of the
+    ``rows`` (a boolean mask) of ``frame``: plain lists, not a sub-frame (a control change
+    asks this of every empty group)."""
+    keys, designs, confidences = (
+        frame[c].to_numpy()[rows].tolist() for c in ("citekey", "design", "study_confidence")
+    )
+    first: dict[object, int] = {}  # each study's first row, as drop_duplicates keeps it
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    if not first:
         return "The dataset has no study of this group."
-    designs = ", ".join(f"{n} {d}" for d, n in studies["design"].value_counts().items())
-    patients = rows["n"].sum()
-    seed = int((studies["study_confidence"] == "seed-only").sum())
-    k = len(studies)
+    counts: dict[object, int] = {}  # value_counts: by count, ties in order of appearance
+    for i in first.values():
+        design = designs[i]
+        if design is not None and design == design:  # NaN is not counted
+            counts[design] = counts.get(design, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    described = ", ".join(f"{n} {d}" for d, n in ranked)
+    patients = np.nansum(frame["n"].to_numpy(dtype=float)[rows])  # Series.sum: NaN counts 0
+    seed = sum(confidences[i] == "seed-only" for i in first.values())
+    k = len(first)
     return (
-        f"The dataset has {k} {'study' if k == 1 else 'studies'} of this group ({designs}; "
+        f"The dataset has {k} {'study' if k == 1 else 'studies'} of this group ({described}; "
         f"{int(patients)} patients in its arms"
         + (f"; {seed} known only from the source article" if seed else "")
         + ")."
@@ -150,8 +163,8 @@ def _caveat(pooled: Pooled) -> str:
         "so a difference between groups is an indirect, across-study comparison, not evidence "
         "that one cell type works better than another."
     )
-    combo = frame[frame["group"] == "MSC+HSC"]
-    if "MSC+HSC" in q.groups and not combo["included"].any():
+    combo = frame["group"].to_numpy() == "MSC+HSC"
+    if "MSC+HSC" in q.groups and not frame["included"].to_numpy()[combo].any():
         parts.append(
             "No study in the dataset gives usable outcome numbers for the MSC+HSC combination, so "
             "the claim that the combination beats either cell type alone cannot be tested here."
@@ -172,18 +185,23 @@ def left_out_line(effects: pd.DataFrame, top: int = 3) -> str:
     reasons (the part of a reason before its first colon: "no numbers", "MELD score not
     reported"): "27 of 30 study arms are not in the plot: no numbers (17), ...".
     """
-    out = effects[~effects["included"]]
+    left = ~effects["included"].to_numpy(dtype=bool)
     total = len(effects)
-    if out.empty:
+    if not left.any():
         return f"Every one of the {total} study arms is in the plot."
-    kinds = out["reason"].fillna("").astype(str).map(lambda r: r.split(":", 1)[0].strip() or "?")
-    counts = kinds.value_counts()
-    shown = [f"{kind} ({n})" for kind, n in counts.head(top).items()]
-    rest = int(counts.iloc[top:].sum())
+    reasons = effects["reason"].to_numpy()[left].tolist()
+    counted: dict[str, int] = {}  # value_counts: by count, ties in order of appearance
+    for reason in reasons:
+        text = "" if reason is None or reason != reason else str(reason)  # fillna("")
+        kind = text.split(":", 1)[0].strip() or "?"
+        counted[kind] = counted.get(kind, 0) + 1
+    ranked = sorted(counted.items(), key=lambda item: -item[1])
+    shown = [f"{kind} ({n})" for kind, n in ranked[:top]]
+    rest = sum(n for _, n in ranked[top:])
     if rest:
         shown.append(f"other reasons ({rest})")
     arms = "study arm is" if total == 1 else "study arms are"
-    return f"{len(out)} of {total} {arms} not in the plot: {', '.join(shown)}."
+    return f"{len(reasons)} of {total} {arms} not in the plot: {', '.join(shown)}."
 
 
 def rests_on(by_group: pd.DataFrame, groups: tuple[str, ...]) -> list[str]:

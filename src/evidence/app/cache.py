@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from evidence.analysis.arm_effects import Prepared, prepare
 from evidence.appraisal import rob as rob_module
 from evidence.compare import Pooled, Question, effects, pool
 from evidence.dataset import Dataset
@@ -76,6 +77,14 @@ class Analysis:
         self._locator = dict(zip(lines, data.outcomes["locator"], strict=True))
         self.rob, self.rob_problem = load_rob(data)
         self._rob_columns: pd.DataFrame | None = None
+        self._prepared: Prepared | None = None
+
+    @property
+    def prepared(self) -> Prepared:
+        """The dataset's question-independent part of every effects frame, read once."""
+        if self._prepared is None:
+            self._prepared = prepare(self.data)
+        return self._prepared
 
     @property
     def rob_columns(self) -> pd.DataFrame:
@@ -99,7 +108,10 @@ class Analysis:
         return self.cached(
             ("effects", q, rob),
             lambda: rob_module.filter_effects(
-                self.cached(("effects", q), lambda: self._with_locators(effects(self.data, q))),
+                self.cached(
+                    ("effects", q),
+                    lambda: self._with_locators(effects(self.data, q, self.prepared)),
+                ),
                 self.rob,
                 rob,
             ),

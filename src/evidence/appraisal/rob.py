@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from evidence.appraisal import schema as aschema
@@ -491,18 +492,26 @@ def filter_effects(effects: pd.DataFrame, rob: pd.DataFrame, level: str = "all")
     if level not in ROB_FILTERS:
         raise ValueError(f"rob filter: {level!r} is not one of {', '.join(map(repr, ROB_FILTERS))}")
     label, exclude = ROB_FILTERS[level]
-    table = overall(rob)
-    judgement = dict(zip(table["citekey"], table["judgement"], strict=True))
-    tool = dict(zip(table["citekey"], table["tool"], strict=True))
+    # Plain lists and dicts: this runs on most control changes, and pandas' per-call cost
+    # (two overall() tables and an isin) was most of its time.
+    is_overall = (rob["domain"] == "overall").to_numpy()
+    keys = rob["citekey"].to_numpy()[is_overall].tolist()
+    judgement = dict(zip(keys, rob["judgement"].to_numpy()[is_overall].tolist(), strict=True))
+    tool = dict(zip(keys, rob["tool"].to_numpy()[is_overall].tolist(), strict=True))
     out = effects.copy()
-    out["rob"] = [judgement.get(k, NOT_ASSESSED) for k in out["citekey"]]
-    kept = set(sensitivity_filter(rob, out["citekey"], exclude=exclude))
-    hit = out["included"].to_numpy() & ~out["citekey"].isin(kept).to_numpy()
+    citekeys = out["citekey"].tolist()
+    out["rob"] = [judgement.get(k, NOT_ASSESSED) for k in citekeys]
+    dropped = set(exclude)  # as sensitivity_filter: unjudged and not-applicable studies stay
+    verdicts = [judgement.get(k) for k in citekeys]
+    hit = out["included"].to_numpy() & np.array(
+        [j is not None and j != NOT_APPLICABLE and j in dropped for j in verdicts], dtype=bool
+    )
     if hit.any():
         out.loc[hit, "included"] = False
         out.loc[hit, "reason"] = [
             f"risk of bias {judgement[k]} ({tool[k]}): left out by the filter ({label})"
-            for k in out.loc[hit, "citekey"]
+            for k, h in zip(citekeys, hit, strict=True)
+            if h
         ]
     out.attrs["rob_filter"] = level
     out.attrs["rob_left_out"] = int(hit.sum())
@@ -513,7 +522,7 @@ def filter_lines(filtered: pd.DataFrame) -> list[str]:
     """Plain-language sentences about a frame of :func:`filter_effects` (for the summary)."""
     level = filtered.attrs.get("rob_filter", "all")
     label = ROB_FILTERS[level][0]
-    used = filtered[filtered["included"]]
+    used = filtered["included"].to_numpy(dtype=bool)
     lines = []
     if level != "all":
         out = filtered[filtered["reason"].str.contains("left out by the filter", regex=False)]
@@ -531,7 +540,9 @@ def filter_lines(filtered: pd.DataFrame) -> list[str]:
         (NOT_APPLICABLE, "uncontrolled, so neither RoB 2 nor ROBINS-I applies"),
         (NOT_ASSESSED, "no record in data/rob.csv"),
     ):
-        n = used.loc[used["rob"] == value, "citekey"].nunique()
+        rows = used & (filtered["rob"].to_numpy() == value)
+        keys = filtered["citekey"].to_numpy()[rows].tolist()
+        n = len({k for k in keys if k is not None and k == k})  # nunique: NaN not counted
         if n:
             lines.append(
                 f"{n} {'study' if n == 1 else 'studies'} in the plot "
