@@ -36,3 +36,14 @@ def valid_copy(tmp_path: Path) -> Path:
     target = tmp_path / "dataset"
     shutil.copytree(FIXTURES / "valid", target)
     return target
+
+
+def click_point(widget, trace_name: str, index: int) -> None:
+    """What the browser's plot (assets/plot_view.js) sends when the viewer clicks point
+    ``index`` of the trace named ``trace_name``: its indices and customdata, as a message."""
+    from evidence.app.widgets import jsonable
+
+    curve = next(i for i, t in enumerate(widget.data) if t.name == trace_name)
+    custom = widget.data[curve].customdata
+    data = jsonable(custom[index]) if custom is not None and 0 <= index < len(custom) else None
+    widget._handle_custom_msg({"click": {"curve": curve, "point": index, "customdata": data}}, [])

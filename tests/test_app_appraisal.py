@@ -31,12 +31,12 @@ def app(data):
 
 
 def _rows(app) -> int:
-    return app.compare.forest.layout.meta["studies"]
+    return app.compare.forest.fig.layout.meta["studies"]
 
 
 def _circles(forest) -> int:
     """The forest plot's risk-of-bias circles (layout shapes in its right margin)."""
-    return sum(s.name == "rob" for s in forest.layout.shapes)
+    return sum(s.name == "rob" for s in forest.fig.layout.shapes)
 
 
 def _arms(n: int) -> str:
@@ -67,7 +67,7 @@ def test_rob_filter_repools_and_says_why(app, default_rows):
     assert app.state.rob == "exclude-high" and app.compare.forest is forest  # updated in place
     assert _rows(app) == rows - left and _circles(forest) == rows - left
     arms = f"{left} arm" + ("" if left == 1 else "s")
-    assert f"without high risk of bias ({arms} left out)" in forest.layout.title.text
+    assert f"without high risk of bias ({arms} left out)" in forest.fig.layout.title.text
     excluded = app.compare.excluded.value
     assert "Mohamadnejad 2016" in excluded
     assert "risk of bias high (RoB 2): left out by the filter" in excluded
@@ -77,7 +77,7 @@ def test_rob_filter_repools_and_says_why(app, default_rows):
     assert app.url.query == "rob=exclude-high"
     # the estimator cache is per filter: back to all studies gives the first result again
     app.change("rob", "all")
-    assert _rows(app) == rows and "left out" not in forest.layout.title.text
+    assert _rows(app) == rows and "left out" not in forest.fig.layout.title.text
 
 
 def test_rob_filter_applies_to_robustness(app, default_rows):
@@ -109,7 +109,7 @@ def test_invalid_rob_file_keeps_the_dashboard(tmp_path):
     assert "data/rob.csv has 2 error(s)" in app.notice.value  # a judgement and its overall
     assert _circles(app.compare.forest) == 0  # no column, nothing invented
     app.change("rob", "exclude-high")  # the filter has nothing to act on: every row is kept
-    assert "0 arms left out" in app.compare.forest.layout.title.text
+    assert "0 arms left out" in app.compare.forest.fig.layout.title.text
     assert "data/rob.csv has 2 error(s)" in app.notice.value  # still said after a change
 
 
@@ -184,26 +184,26 @@ def test_sections_follow_the_link_and_the_tool(app):
     view = app.appraisal
     assert view.tabs.selected_index == 1 and view.tool.value == "rob2"
     traffic = view.figures["rob-traffic"]
-    assert {a.text for a in traffic.layout.annotations} >= {"RoB 2 (randomised trials)"}
-    assert not any("ROBINS-I" in (a.text or "") for a in traffic.layout.annotations)
+    assert {a.text for a in traffic.fig.layout.annotations} >= {"RoB 2 (randomised trials)"}
+    assert not any("ROBINS-I" in (a.text or "") for a in traffic.fig.layout.annotations)
     summary = view.figures["rob-summary"]
     view.tool.value = "robins-i"  # the control reports the change; the plots follow
     assert app.state.tool == "robins-i" and app.notices == []
     assert view.figures["rob-traffic"] is traffic  # one panel as before: updated in place
     assert view.figures["rob-summary"] is summary
-    assert any("ROBINS-I" in (a.text or "") for a in traffic.layout.annotations)
+    assert any("ROBINS-I" in (a.text or "") for a in traffic.fig.layout.annotations)
     view.tool.value = "all"  # three panels: a new plot in the same place
     assert app.notices == []
     menu, plot = view.boxes["rob-traffic"].children  # one plot, under its Download menu
     assert plot is view.figures["rob-traffic"] and menu is view.panes["rob-traffic"].menu
-    titles = " ".join(a.text or "" for a in view.figures["rob-traffic"].layout.annotations)
+    titles = " ".join(a.text or "" for a in view.figures["rob-traffic"].fig.layout.annotations)
     assert "ROBINS-I" in titles and "Not applicable" in titles
     assert "Every judgement with its rationale" in view.rob_table.value
     view.tabs.selected_index = 3  # the inner tab bar
     assert app.state.section == "flow"
     assert "flow-plot" in view.figures
     assert "Studies in at least one pooled comparison" in " ".join(
-        a.text for a in view.figures["flow-plot"].layout.annotations
+        a.text for a in view.figures["flow-plot"].fig.layout.annotations
     )
     assert app.url.query == "tab=appraisal&section=flow"
 

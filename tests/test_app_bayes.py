@@ -45,9 +45,9 @@ from evidence.app import App
 app = App.start({root!r})
 app.controls.widgets["estimator"].value = "BAYES"   # as a viewer picks it in the dropdown
 view = app.compare
-before = (view.panes["bayes-forest"].widget.layout.title.text, view.bayes.summary.value)
+before = (view.panes["bayes-forest"].fig.layout.title.text, view.bayes.summary.value)
 app.controls.widgets["prior"].value = "20"           # the viewer types a prior scale
-after = (view.panes["bayes-forest"].widget.layout.title.text, view.bayes.summary.value)
+after = (view.panes["bayes-forest"].fig.layout.title.text, view.bayes.summary.value)
 print(json.dumps({{"model": app.state.model, "prior": app.state.prior, "notices": app.notices,
                   "before": before, "after": after}}))
 """

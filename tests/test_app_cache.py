@@ -8,7 +8,6 @@ import json
 
 import plotly.io as pio
 import pytest
-from plotly.utils import PlotlyJSONEncoder
 
 import evidence
 from evidence.app.state import DEFAULT, param, with_params
@@ -24,10 +23,7 @@ def data():
 
 def _shown(app) -> tuple[str, str, str, str]:
     view = app.compare
-    fig = view.forest.to_plotly_json()
-    for trace in fig["data"]:
-        trace.pop("uid", None)  # random per widget
-    fig = json.dumps(fig, sort_keys=True, cls=PlotlyJSONEncoder)
+    fig = json.dumps([view.forest.figure, view.forest.template], sort_keys=True)  # as sent
     return fig, view.summary.value, view.heterogeneity.value, view.excluded.value
 
 

@@ -341,7 +341,7 @@ def _included(data, question: Question, group: str | None = None) -> int:
 def test_app_starts_on_the_compare_view(app, data):
     assert app.state == DEFAULT
     assert app.compare.forest is not None
-    assert app.compare.forest.layout.meta["studies"] == _included(data, Question())
+    assert app.compare.forest.fig.layout.meta["studies"] == _included(data, Question())
     assert "MSC+HSC: no usable" in app.compare.summary.value
     assert app.robustness.figures == {}  # built when first shown
     assert app.studies.map is None
@@ -350,19 +350,19 @@ def test_app_starts_on_the_compare_view(app, data):
 
 def test_controls_update_the_figure_in_place(app):
     forest = app.compare.forest
-    before = forest.layout.title.text
+    before = forest.fig.layout.title.text
     app.controls.widgets["outcome"].value = "albumin"
     assert app.compare.forest is forest  # the same widget, updated
-    assert "Albumin" in forest.layout.title.text and forest.layout.title.text != before
+    assert "Albumin" in forest.fig.layout.title.text and forest.fig.layout.title.text != before
     assert app.state.question.outcome == "albumin"
     assert "Albumin" in app.compare.summary.value
     app.controls.widgets["estimator"].value = "DL"
-    assert "DL estimator" in forest.layout.title.text
+    assert "DL estimator" in forest.fig.layout.title.text
     app.controls.widgets["test"].value = "knha"
-    assert app.state.test == "knha" and "Knapp-Hartung" in forest.layout.title.text
+    assert app.state.test == "knha" and "Knapp-Hartung" in forest.fig.layout.title.text
     app.controls.group_boxes["BM-MNC"].value = False
     assert app.state.question.groups == ("MSC+HSC", "MSC", "HSC")
-    assert "BM-MNC" not in " ".join(forest.layout.yaxis.ticktext)
+    assert "BM-MNC" not in " ".join(forest.fig.layout.yaxis.ticktext)
     assert app.url.query == "outcome=albumin&estimator=DL&test=knha&groups=MSC%2BHSC,MSC,HSC"
     assert app.notices == []
 
@@ -371,7 +371,7 @@ def test_link_applied_before_the_page_connects_is_in_the_model_state(app):
     """A preheated kernel applies the link before any browser view exists; the views are then
     drawn from the widgets' model state, which must hold the linked figure."""
     app.apply_url("outcome=albumin&estimator=DL")
-    state = app.compare.forest._widget_layout
+    state = app.compare.forest.figure["layout"]  # the synced model state
     assert "Albumin" in state["title"]["text"] and "DL estimator" in state["title"]["text"]
 
 
@@ -385,7 +385,7 @@ def test_deep_link_opens_the_view(app, data):
     assert k >= 2, "the bundled data needs two HSC arms for a reference model"
     assert f"Reference model (PM, z) on {k} study arms" in app.robustness.summary.value
     app.change("outcome", "inr")
-    assert app.robustness.figures["grid"].layout.meta["changes"] == 0
+    assert app.robustness.figures["grid"].fig.layout.meta["changes"] == 0
     assert "No model for HSC only" in app.robustness.summary.value
 
 
@@ -512,16 +512,20 @@ def test_find_root(tmp_path, monkeypatch):
         find_root(tmp_path)
 
 
-def test_refresh_keeps_the_widget_and_replaces_changed_structure():
+def test_a_pane_keeps_its_plot_when_the_structure_changes():
     import plotly.graph_objects as go
 
-    from evidence.app.widgets import refresh
+    from evidence.app.widgets import FigurePane
 
-    fw = go.FigureWidget(go.Figure(go.Scatter(x=[1], y=[1], name="a")))
-    refresh(fw, go.Figure(go.Scatter(x=[1, 2], y=[3, 4], name="a"), {"title": {"text": "t"}}))
-    assert list(fw.data[0].x) == [1, 2] and fw.layout.title.text == "t"
-    refresh(fw, go.Figure([go.Bar(x=[1], y=[2]), go.Scatter(x=[0], y=[0])]))
-    assert [t.type for t in fw.data] == ["bar", "scatter"]
+    pane = FigurePane("p", "p")
+    pane.draw(go.Figure(go.Scatter(x=[1], y=[1], name="a")))
+    plot = pane.widget
+    pane.draw(go.Figure(go.Scatter(x=[1, 2], y=[3, 4], name="a"), {"title": {"text": "t"}}))
+    assert pane.widget is plot and plot.figure["data"][0]["x"] == [1, 2]
+    assert plot.figure["layout"]["title"]["text"] == "t"
+    pane.draw(go.Figure([go.Bar(x=[1], y=[2]), go.Scatter(x=[0], y=[0])]))
+    assert pane.widget is plot and [t["type"] for t in plot.figure["data"]] == ["bar", "scatter"]
+    assert "title" not in plot.figure["layout"]  # what the new figure does not set is gone
 
 
 def test_every_plot_has_a_download_menu_named_after_what_it_shows(app):
@@ -531,7 +535,7 @@ def test_every_plot_has_a_download_menu_named_after_what_it_shows(app):
         assert pane.menu is not None and pane.box.children == (pane.menu, pane.widget)
         r_item = ["r"] if pane is app.compare.panes["forest"] else []  # Reproduce in R (zip)
         assert [i["key"] for i in pane.menu.items] == ["svg", "png", "csv", *r_item]
-        assert pane.widget._config["showSendToCloud"] is False  # nothing leaves the machine
+        assert pane.widget.config["showSendToCloud"] is False  # nothing leaves the machine
     assert app.compare.panes["forest"].menu.stem == "forest_albumin_vs-control"
     assert app.robustness.panes["funnel"].menu.stem == "funnel-plot_albumin_all-included-studies"
 
@@ -547,7 +551,7 @@ def test_forest_csv_is_what_the_plot_shows(app):
     table = pd.read_csv(io.StringIO(answer["content"]))
     arms = table[table["row"] == "study arm"]
     shown = arms[arms["in_plot"]]
-    assert len(shown) == app.compare.forest.layout.meta["studies"]
+    assert len(shown) == app.compare.forest.fig.layout.meta["studies"]
     assert shown["sources"].str.startswith("data/outcomes.csv:").all()
     assert (arms.loc[~arms["in_plot"], "reason"].str.len() > 0).all()  # each says why
     pooled = table[table["row"] == "pooled"]
@@ -584,9 +588,9 @@ def test_the_ad_hoc_knapp_hartung_test_is_offered(app):
     app.controls.widgets["test"].value = "adhoc"
     assert app.state.test == "adhoc" and app.notices == []
     assert app.url.query == "test=adhoc"
-    assert "Knapp-Hartung (ad hoc)" in app.compare.forest.layout.title.text
+    assert "Knapp-Hartung (ad hoc)" in app.compare.forest.fig.layout.title.text
     assert "ad hoc Knapp-Hartung intervals" in app.compare.summary.value
     app.apply_url("tab=robustness&test=adhoc&scope=HSC")
     assert app.notices == [] and app.controls.widgets["test"].value == "adhoc"
     grid = app.robustness.figures["grid"]
-    assert "Knapp-Hartung (ad hoc)" in " ".join(map(str, grid.layout.xaxis.ticktext or ()))
+    assert "Knapp-Hartung (ad hoc)" in " ".join(map(str, grid.fig.layout.xaxis.ticktext or ()))

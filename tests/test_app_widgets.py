@@ -1,67 +1,135 @@
-"""evidence.app.widgets is the only code that touches plotly FigureWidget internals; these
-tests pin them to the plotly version in requirements.txt, so an upgrade that moves them fails
-here (and names what to re-check) rather than in a viewer's browser."""
+"""evidence.app.widgets: the dashboard's plot widget (PlotView: the figure as plain JSON, drawn
+by plotly.js in the browser; clicks back to the kernel), its pane and Download menu, and the
+kernel side of issue 14 (in-place updates equal a fresh render)."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
-import re
+import subprocess
+import sys
 
 import ipywidgets as W
-import plotly
+import numpy as np
 import plotly.graph_objects as go
-import plotly.io as pio
 import pytest
 
 import evidence
 from evidence.app import widgets
 from evidence.app.controls import Controls
 from evidence.bayesian import BAYES
+from evidence.serving import plotlyjs
 
-from .conftest import FIXTURES, ROOT
-
-
-def _pinned(name: str) -> str:
-    text = (ROOT / "requirements.txt").read_text()
-    match = re.search(rf"^{re.escape(name)}==(\S+)$", text, re.M)
-    assert match, f"{name} is not pinned in requirements.txt"
-    return match.group(1)
+from .conftest import FIXTURES
 
 
-def test_plotly_is_the_version_the_internals_were_checked_against():
-    # On a plotly upgrade: re-check _widget_data/_widget_layout (model state), _config,
-    # _esm (the widget's JS module), _layout_obj._props and _data, then update the pin.
-    assert plotly.__version__ == _pinned("plotly") == "7.1.0"
+def test_the_figure_is_sent_as_plain_json_and_the_template_apart():
+    fig = go.Figure(
+        go.Scatter(
+            x=np.array([1.0, np.nan, 3.0]),
+            y=(np.int64(1), 2, 3),
+            customdata=np.array([["a", "x"], ["b", "y"], ["c", "z"]], dtype=object),
+        ),
+        {"title": {"text": "t"}, "template": "simple_white"},
+    )
+    plot = widgets.plot_view(fig, "f")
+    text = json.dumps(plot.figure, allow_nan=False)  # JSON proper: no NaN, no numpy
+    assert plot.figure["data"][0]["x"] == [1.0, None, 3.0]
+    assert plot.figure["data"][0]["y"] == [1, 2, 3]
+    assert plot.figure["data"][0]["customdata"][1] == ["b", "y"]
+    assert "template" not in plot.figure["layout"] and "template" not in text
+    assert plot.template == json.loads(json.dumps(fig.layout.template.to_plotly_json()))
+    assert plot.fig is fig and plot.data == tuple(fig.data)
+    assert plot.config["toImageButtonOptions"]["filename"] == "f"
+    # a redraw sends the figure; the same template again is not sent
+    sent: list[str] = []
+    plot.observe(lambda change: sent.append(change["name"]), names=["figure", "template"])
+    plot.draw(go.Figure(go.Bar(x=[1], y=[2]), {"template": "simple_white"}))
+    assert sent == ["figure"] and plot.figure["data"][0]["type"] == "bar"
 
 
-def test_figure_widget_internals_exist():
-    fw = go.FigureWidget(go.Figure(go.Scatter(x=[1], y=[2])))
-    for name in ("_widget_data", "_widget_layout", "_config", "_esm", "_data", "_layout_obj"):
-        assert hasattr(fw, name), name
-    assert isinstance(fw._layout_obj._props, dict)
+def test_figure_json_is_the_public_json_of_the_figure():
+    # figure_json reads plotly's _data/_layout (no deep copy): the same as to_plotly_json
+    from evidence.app import App
+
+    app = App(evidence.load(FIXTURES / "valid"))
+    app.apply_url("outcome=meld&effect=control&tab=robustness")
+    figs = [p.fig for v in (app.compare, app.robustness) for p in v.panes.values() if p.fig]
+    assert len(figs) >= 3
+    for fig in figs:
+        d = fig.to_plotly_json()
+        template = d["layout"].pop("template")
+        assert widgets.figure_json(fig) == (widgets.jsonable(d), widgets.jsonable(template))
 
 
-def test_sync_model_writes_the_figure_into_the_model_state():
-    fw = widgets.figure_widget(go.Figure(go.Scatter(x=[1], y=[2])), "f")
-    widgets.refresh(fw, go.Figure(go.Scatter(x=[1, 2], y=[3, 4], text=["a", "b"]), {"height": 300}))
-    widgets.sync_model(fw)
-    assert list(fw._widget_data[0]["text"]) == ["a", "b"]
-    assert fw._widget_layout["height"] == 300
+def test_a_click_reaches_the_callbacks_only_when_it_matches_the_figure():
+    fig = go.Figure(
+        [
+            go.Scatter(x=[1], y=[1], name="lines"),
+            go.Scatter(x=[1, 2], y=[1, 2], name="studies", customdata=[["k1", "a"], ["k2", "b"]]),
+        ]
+    )
+    plot = widgets.plot_view(fig, "f")
+    heard: list[widgets.Click] = []
+    plot.on_click(heard.append)
+
+    def send(content: object) -> None:
+        plot._handle_custom_msg(content, [])  # as the browser's message arrives
+
+    send({"click": {"curve": 1, "point": 1, "customdata": ["k2", "b"]}})
+    assert heard == [widgets.Click(1, "studies", 1, ["k2", "b"])]
+    send({"click": {"curve": 0, "point": 0, "customdata": None}})
+    assert heard[-1] == widgets.Click(0, "lines", 0, None)
+    heard.clear()
+    for bad in (
+        {"click": {"curve": 1, "point": 1, "customdata": ["k1", "a"]}},  # an earlier drawing
+        {"click": {"curve": 1, "point": 5, "customdata": None}},
+        {"click": {"curve": 7, "point": 0, "customdata": None}},
+        {"click": {"curve": -1, "point": 0, "customdata": None}},
+        {"click": {"curve": True, "point": 0, "customdata": None}},
+        {"click": {"curve": "1", "point": "1", "customdata": ["k2", "b"]}},
+        {"click": [1, 1]},
+        {"download": "csv"},
+        "click",
+        None,
+    ):
+        send(bad)
+    assert heard == []
 
 
-def test_refresh_removes_what_the_new_figure_does_not_set():
-    fw = widgets.figure_widget(go.Figure(go.Scatter(x=[1], y=[1], text=["t"])), "f")
-    widgets.refresh(fw, go.Figure(go.Scatter(x=[1], y=[1])))
-    assert fw.data[0].text is None
+def test_served_plots_load_plotly_js_by_url_else_carry_it(monkeypatch):
+    monkeypatch.setenv(widgets.BUNDLE_ENV, "templates/evidence/static/plotly.min.js")
+    cls = widgets.plot_class()
+    assert '"templates/evidence/static/plotly.min.js"' in cls._esm and len(cls._esm) < 10_000
+    monkeypatch.setenv(widgets.BUNDLE_ENV, "../../etc/passwd.js")  # never a path like that
+    inline = widgets.plot_class()._esm
+    assert "passwd" not in inline and "window.Plotly = Plotly" in inline
+    assert f"v{plotlyjs.VERSION}" in inline[:200]  # the plotly.js of the installed plotly
 
 
-def test_served_figure_class_loads_the_bundle_by_url(monkeypatch):
-    monkeypatch.setenv(widgets.BUNDLE_ENV, "static/plotly.js")
-    cls = widgets.figure_class()
-    assert cls is not go.FigureWidget and '"static/plotly.js"' in cls._esm
-    monkeypatch.setenv(widgets.BUNDLE_ENV, "../../etc/passwd.js")
-    assert widgets.figure_class() is go.FigureWidget
+def test_a_dashboard_kernel_creates_no_figure_widget():
+    """A served kernel (the bundle named in the environment, in a kernel process) builds the
+    App, draws and changes controls without importing plotly's FigureWidget machinery (about
+    40 MB a kernel)."""
+    code = """
+import sys, ipykernel.kernelapp
+import evidence
+from evidence.app import App
+app = App(evidence.load(sys.argv[1]))
+app.apply_url("outcome=meld&effect=control")
+app.change("outcome", "albumin")
+app.change("tab", "robustness")
+assert app.compare.forest.figure["data"] and not app.notices, app.notices
+print([m for m in ("plotly.basewidget", "plotly.graph_objs._figurewidget") if m in sys.modules])
+"""
+    env = {**os.environ, widgets.BUNDLE_ENV: "templates/evidence/static/plotly.min.js"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(FIXTURES / "valid")],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "[]"  # go.FigureWidget (and its base) were never imported
 
 
 def test_download_menu_is_a_list_of_items():
@@ -90,7 +158,9 @@ def test_slug():
     )
 
 
-@pytest.mark.parametrize("name", ["app.css", "appraisal.css", "url_sync.js", "bundle_loader.js"])
+@pytest.mark.parametrize(
+    "name", ["app.css", "appraisal.css", "url_sync.js", "plot_view.js", "download_menu.js"]
+)
 def test_assets_are_package_files(name):
     assert len(widgets.asset(name)) > 50
 
@@ -118,32 +188,13 @@ def _edges(root: W.Widget) -> dict[int, tuple[set[tuple[int, int]], bool]]:
 
     def walk(w: W.Widget, path: tuple[tuple[int, int], ...], shown: bool) -> None:
         shown = shown and getattr(getattr(w, "layout", None), "display", None) != "none"
-        if isinstance(w, go.FigureWidget):
+        if isinstance(w, widgets.PlotView):
             out[id(w)] = (set(path), shown)
         for child in getattr(w, "children", ()):
             walk(child, (*path, (id(w), id(child))), shown)
 
     walk(root, (), True)
     return out
-
-
-def _plain(fig: go.Figure) -> dict:
-    """A figure as plotly.js receives it, without what a fresh widget and an updated one may
-    carry differently and plotly.js draws the same: the template (sent once), trace uids,
-    properties set to null or to an empty list (absent)."""
-
-    def drop_none(x: object) -> object:
-        if isinstance(x, dict):
-            return {k: drop_none(v) for k, v in x.items() if v is not None and v != []}
-        if isinstance(x, list):
-            return [drop_none(v) for v in x]
-        return x
-
-    d = json.loads(pio.to_json(fig, validate=False))
-    d["layout"].pop("template", None)
-    for trace in d["data"]:
-        trace.pop("uid", None)
-    return drop_none(d)  # type: ignore[return-value]
 
 
 #: Issue 14's sequence first (the forest plot must redraw after a round trip through the
@@ -184,7 +235,7 @@ def test_control_changes_keep_every_plot_in_the_page_and_equal_a_fresh_render():
     """The kernel side of tests/browser/test_forest_updates.py, on the small fixture dataset:
     after each control change (:data:`SCRIPT`, then random ones, the Bayesian model included)
     the plots in view are the ones a fresh page draws, with the same content, and no plot was
-    ever taken out of the page (plotly's browser view cannot be put back: widgets.show_only).
+    ever taken out of the page (it keeps its one browser view: widgets.show_only).
     """
     from evidence.app import App
     from evidence.app.state import to_query
@@ -193,7 +244,7 @@ def test_control_changes_keep_every_plot_in_the_page_and_equal_a_fresh_render():
     app = App(evidence.load(FIXTURES / "valid"))
     fresh_bayes = BayesPanel(app.context)  # builds figures afresh; never shown
     rng = random.Random(3)
-    seen: dict[int, tuple[go.FigureWidget, set[tuple[int, int]]]] = {}
+    seen: dict[int, tuple[widgets.PlotView, set[tuple[int, int]]]] = {}
     kinds = (*SELECTS, "test", "groups", "groups", "estimator")  # the estimator more often
     steps = [*SCRIPT, *((rng.choice(kinds), None) for _ in range(50))]
     for step, (kind, value) in enumerate(steps):
@@ -213,9 +264,9 @@ def test_control_changes_keep_every_plot_in_the_page_and_equal_a_fresh_render():
             want = fresh_bayes.figures(state)
         else:
             want = {"forest": app.compare.figure(state)}
-        shown = {  # every plot of the Compare tab, the Bayesian ones included
-            name: _plain(pane.widget)
+        shown = {  # what every plot of the Compare tab was sent, the Bayesian ones included
+            name: (pane.widget.figure, pane.widget.template)
             for name, pane in app.compare.panes.items()
             if pane.widget is not None and plots[id(pane.widget)][1]
         }
-        assert shown == {name: _plain(fig) for name, fig in want.items()}, where
+        assert shown == {name: widgets.figure_json(fig) for name, fig in want.items()}, where

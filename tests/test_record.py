@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from plotly.callbacks import Points
 
 import evidence
 from evidence.app.views.record import HINT, read_on, record_html, record_link, study_links
@@ -18,7 +17,7 @@ from evidence.compare import Question, effects
 from evidence.data.rules.urls import url_kind
 from evidence.dataset import validate
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, click_point
 
 APPRAISAL = FIXTURES / "appraisal" / "valid"
 MELD_CONTROL = Question(outcome="meld", effect="control", groups=("MSC",))
@@ -197,8 +196,7 @@ def test_a_click_on_a_forest_row_opens_its_record_beside_the_plot(appraisal_data
     studies = next(t for t in view.forest.data if t.name == "studies")
     keys = [tuple(k) for k in studies.customdata]
     i = keys.index(("alpha2010_trial", "MSC"))
-    # plotly calls a trace's click callbacks with its Points (what the browser's click sends)
-    studies._dispatch_on_click(Points(point_inds=[i], trace_name="studies", trace_index=1), None)
+    click_point(view.forest, "studies", i)  # the message the browser's click sends
     assert "data-citekey='alpha2010_trial'" in view.record.value
     assert "Table 2" in view.record.value
     # the record sits beside the plot (same row), above the list of arms not in the plot
@@ -206,7 +204,7 @@ def test_a_click_on_a_forest_row_opens_its_record_beside_the_plot(appraisal_data
     side = row.children[row.children.index(view.forest_box) + 1]
     assert view.record in side.children
     # a point index that is not a study row, or no point, leaves the record alone
-    studies._dispatch_on_click(Points(point_inds=[999], trace_name="studies", trace_index=1), None)
+    click_point(view.forest, "studies", 999)
     assert "data-citekey='alpha2010_trial'" in view.record.value
     # another question that has no row for the arm says so, with the hint
     app.change("groups", "BM-MNC")
@@ -225,7 +223,7 @@ def test_the_open_record_is_in_the_link_and_a_fresh_page_shows_it(appraisal_data
     app.apply_url("outcome=meld&effect=control&groups=MSC")
     studies = next(t for t in app.compare.forest.data if t.name == "studies")
     i = [tuple(k) for k in studies.customdata].index(("alpha2010_trial", "MSC"))
-    studies._dispatch_on_click(Points(point_inds=[i], trace_name="studies", trace_index=1), None)
+    click_point(app.compare.forest, "studies", i)  # the message the browser's click sends
     assert app.state.record_key == ("alpha2010_trial", "MSC")
     assert app.url.query == "effect=control&groups=MSC&record=alpha2010_trial~MSC"
     shown = app.compare.record.value

@@ -29,11 +29,12 @@ manager and handlers) and in the template ``evidence/jupyter/voila/templates/evi
   oversubscription when twenty kernels share two cores); set the variables to override;
 - no request leaves the machine: the "evidence" template drops the lab template's Font Awesome
   and mermaid.js CDN links (the dashboard uses neither);
-- plotly's widget bundle (5 MB of JavaScript) is served once as a static file of the template
-  (a copy of the installed plotly's own file in a temporary Jupyter data directory) instead of
-  travelling over the websocket inside every FigureWidget: the browser loads and compiles it
-  once per page (and caches it), not once per plot. Kernels learn its path from
-  ``$EVIDENCE_PLOTLY_BUNDLE`` (see :func:`evidence.app.widgets.figure_class`).
+- plotly.js is served once as a static file of the template (a copy, in a temporary Jupyter
+  data directory, of the cartesian bundle that ``./dev setup`` fetched, 1.5 MB, else of the
+  installed plotly's full plotly.min.js, 4.6 MB: :mod:`evidence.serving.plotlyjs`) instead of
+  travelling over the websocket inside every plot: the browser loads and compiles it once per
+  page (and caches it). Kernels learn its path from ``$EVIDENCE_PLOTLY_BUNDLE`` (see
+  :func:`evidence.app.widgets.plot_class`).
 
 See docs/serving.md.
 """
@@ -57,9 +58,8 @@ TEMPLATE = "evidence"
 #: A Jupyter data directory inside the package: voila/templates/evidence lives there.
 JUPYTER_DATA = Path(__file__).resolve().parent / "jupyter"
 ROOT_ENV = "EVIDENCE_ROOT"  # read by evidence.app.dashboard.find_root in the kernels
-BUNDLE_ENV = "EVIDENCE_PLOTLY_BUNDLE"  # read by evidence.app.widgets.figure_class
-BUNDLE_NAME = "plotly-widgetbundle.js"
-PLOTLY_JS_NAME = "plotly.min.js"  # evidence.serving.plotlyjs.choose()
+BUNDLE_ENV = "EVIDENCE_PLOTLY_BUNDLE"  # read by evidence.app.widgets.plot_class
+BUNDLE_NAME = "plotly.min.js"  # evidence.serving.plotlyjs.choose()
 
 POOL_ENV, POOL_DEFAULT = "EVIDENCE_POOL_SIZE", 2
 CULL_ENV, CULL_DEFAULT = "EVIDENCE_CULL_IDLE", 600
@@ -270,7 +270,7 @@ def voila_argv(notebook: Path, settings: Settings) -> list[str]:
         "--MappingKernelManager.cull_connected=False",  # an open page keeps its kernel
         "--VoilaConfiguration.http_keep_alive_timeout=10",
         # Frontend extensions the page does not need: plotly's mime renderer (4.8 MB of
-        # JavaScript; every plot is a FigureWidget) and code highlighting (no code is shown).
+        # JavaScript; every plot is our PlotView) and code highlighting (no code is shown).
         "--VoilaConfiguration.extension_denylist=jupyterlab-plotly",
         "--VoilaConfiguration.extension_denylist=jupyterlab_pygments",
     ]
@@ -311,23 +311,19 @@ def _port_message(settings: Settings) -> str:
 
 
 def _bundle_dir() -> Path:
-    """A temporary Jupyter data directory whose "evidence" template serves plotly's bundle
-    and plotly.js (:func:`evidence.serving.plotlyjs.choose`: the cartesian bundle that
-    ``./dev setup`` fetched, else the installed plotly's full plotly.min.js, said in one line)."""
-    import plotly
-
+    """A temporary Jupyter data directory whose "evidence" template serves plotly.js
+    (:func:`evidence.serving.plotlyjs.choose`: the cartesian bundle that ``./dev setup``
+    fetched, else the installed plotly's full plotly.min.js, said in one line)."""
     from evidence.serving.plotlyjs import choose
 
-    bundle = Path(plotly.__file__).resolve().parent / "package_data" / "widgetbundle.js"
     plotly_js, note = choose()
     if note:
         print(f"evidence serve: {note}", file=sys.stderr)
     runtime = Path(tempfile.mkdtemp(prefix="evidence-voila-"))
     static = runtime / "voila" / "templates" / TEMPLATE / "static"
     static.mkdir(parents=True)
-    # Copies, not symlinks: tornado (>= 6.5) refuses symlinks that leave the static root.
-    shutil.copyfile(bundle, static / BUNDLE_NAME)
-    shutil.copyfile(plotly_js, static / PLOTLY_JS_NAME)
+    # A copy, not a symlink: tornado (>= 6.5) refuses symlinks that leave the static root.
+    shutil.copyfile(plotly_js, static / BUNDLE_NAME)
     return runtime
 
 

@@ -229,13 +229,12 @@ def test_only_the_app_is_served(capped: Server):
             assert word not in r.text, (path, word)
     assert len(capped.kernels()) == before  # none of these started a kernel
     # the app's own assets are served
-    bundle = stranger.request("/voila/templates/evidence/static/plotly-widgetbundle.js")
-    assert bundle.status == 200 and len(bundle.body) > 1_000_000
     # plotly.js: the cartesian bundle ./dev setup fetched (else plotly's full one), its version
     from evidence.serving import plotlyjs
 
-    script = stranger.request("/voila/templates/evidence/static/plotly.min.js")
-    assert script.status == 200 and f"v{plotlyjs.VERSION}\n".encode() in script.body[:200]
+    bundle = stranger.request("/voila/templates/evidence/static/plotly.min.js")
+    assert bundle.status == 200 and len(bundle.body) > 1_000_000
+    assert f"v{plotlyjs.VERSION}\n".encode() in bundle.body[:200]
     # an error page is the friendly one
     page = stranger.request("/README.md")
     assert page.status == 404 and "Open the dashboard" in page.text
@@ -249,7 +248,7 @@ CONTROL_PREFIXES = [
     "/",
     "/x",
     "/voila/templates/evidence/static/",
-    "/voila/templates/evidence/static/plotly-widgetbundle.js",
+    "/voila/templates/evidence/static/plotly.min.js",
     "/voila/templates/",
     "/voila/static/",
     "/voila/labextensions/",
@@ -307,7 +306,7 @@ def test_control_characters_in_paths_are_not_found(capped: Server):
 
 
 HEAD_PATHS = [
-    "/voila/templates/evidence/static/plotly-widgetbundle.js",
+    "/voila/templates/evidence/static/plotly.min.js",
     "/voila/templates/evidence/static/evidence-page.js",
     "/voila/static/voila.js",
     "/README.md",

@@ -1,4 +1,5 @@
-"""The dashboard (ipywidgets + plotly FigureWidgets) served by Voila from notebooks/app.ipynb.
+"""The dashboard (ipywidgets; plotly figures drawn by our PlotView) served by Voila from
+notebooks/app.ipynb.
 
 ``from evidence.app import App; app = App.start(); app`` builds and shows it;
 ``app.apply_url()`` applies the page's query string. Submodules: :mod:`~evidence.app.state`
@@ -14,7 +15,7 @@ import os
 import sys
 from typing import Any
 
-# plotly's FigureWidget imports nbformat, whose jsonschema imports rfc3987_syntax, which builds
+# nbformat (which plotly's renderers import) imports jsonschema, whose rfc3987_syntax builds
 # an IRI grammar at import time: 0.9 s of CPU and 20 MB in every dashboard kernel, and the
 # kernel pool refills on the same 2 cores the viewers use. Nothing in a dashboard kernel
 # validates IRIs, and jsonschema skips that optional format checker when the import fails.

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as W
-import plotly.graph_objects as go
 
 from evidence.app.cache import Analysis, clinical_studies
 from evidence.app.controls import Controls
@@ -39,7 +38,7 @@ from evidence.app.state import (
 )
 from evidence.app.views import SPECS, Context, View
 from evidence.app.views.claim_panel import ClaimPanel
-from evidence.app.widgets import UrlSync, classed, sync_model
+from evidence.app.widgets import PlotView, UrlSync, classed
 from evidence.dataset import Dataset
 
 ROOT_ENV = "EVIDENCE_ROOT"
@@ -211,10 +210,8 @@ class App:
         if self.controls.changed_more(state):  # a link with folded settings shows them
             self.controls.more_button.value = True
         self.set_state(state, notices)
-        for widget in self.figures():  # the page is drawn from the model state: bring it along
-            sync_model(widget)
 
-    def figures(self) -> list[go.FigureWidget]:
+    def figures(self) -> list[PlotView]:
         """Every plot built so far."""
         return [f for view in self.built.values() for f in view.figures.values()]
 

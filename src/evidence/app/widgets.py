@@ -1,19 +1,21 @@
-"""The dashboard's widgets: plots updated in place, and the page's address.
+"""The dashboard's widgets: plots (:class:`PlotView`, in a :class:`FigurePane` with its
+Download menu) and the page's address (:class:`UrlSync`).
 
-This is the only module that touches plotly's ``FigureWidget`` internals (its model state
-``_widget_data``/``_widget_layout``, its ``_config`` and its JavaScript module ``_esm``); they
-are checked against the pinned plotly version by ``tests/test_app_widgets.py``. Everything
-else shows a plot through a :class:`FigurePane`.
+A plot is our own small anywidget, not plotly's ``FigureWidget``: the kernel sends the figure's
+JSON and the browser draws it with ``Plotly.react`` (which diffs), so an update draws what a
+fresh page draws, the kernel neither diffs nor validates, and a dashboard kernel never imports
+plotly's widget machinery (41 MB a kernel). plotly.js itself is served once per page by
+``evidence serve`` (:mod:`evidence.serving.plotlyjs`), named in ``$EVIDENCE_PLOTLY_BUNDLE``.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import re
 from collections.abc import Callable
-from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +30,6 @@ from evidence.app.html import asset
 from evidence.figures.style import export_config
 
 BUNDLE_ENV = "EVIDENCE_PLOTLY_BUNDLE"
-_figure_classes: dict[str, type[go.FigureWidget]] = {}
 
 
 def classed(widget: W.Widget, *names: str) -> W.Widget:
@@ -51,144 +52,177 @@ class UrlSync(anywidget.AnyWidget):
     resize = traitlets.Int(0).tag(sync=True)
 
 
-def figure_class() -> type[go.FigureWidget]:
-    """plotly's FigureWidget; under ``evidence serve`` one whose JavaScript is a URL.
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON can carry it: numpy arrays (also in plotly's base64 form) and scalars
+    as lists and numbers, tuples as lists, NaN and infinities as null (a gap to plotly.js)."""
+    if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:  # plotly's base64 form of a numpy array
+            array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+            shape = [int(n) for n in str(value.get("shape", "")).split(",") if n.strip()]
+            array = array.reshape(shape) if shape else array
+            return jsonable(array)
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "iub":
+            return value.tolist()
+        if value.dtype.kind == "f":
+            return [None if not math.isfinite(v) else v for v in value.tolist()]
+        return [jsonable(v) for v in value.tolist()]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
 
-    A stock FigureWidget carries plotly's 5 MB widget bundle in its state: every plot sends it
-    over the websocket and the browser compiles it again. The server started by
-    :func:`evidence.serve.serve` serves that same file (of the installed plotly) as a static
-    file and names it in ``$EVIDENCE_PLOTLY_BUNDLE``; the widget's module is then a two-line
-    loader that imports it, so the page compiles it once and the browser caches it.
-    """
+
+def figure_json(fig: go.Figure) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``fig`` as plotly.js takes it, without ``layout.template``; and the template apart.
+
+    Read from the figure's own property dicts (``_data``, ``_layout``: what
+    ``fig.to_plotly_json()`` deep-copies first, 60% of this function's time), which
+    :func:`jsonable` copies anyway; ``tests/test_app_widgets.py`` checks the result equals
+    the public ``to_plotly_json``'s."""
+    data, layout = getattr(fig, "_data", None), getattr(fig, "_layout", None)
+    if not isinstance(data, list) or not isinstance(layout, dict):
+        d = fig.to_plotly_json()
+        data, layout = d.get("data") or [], d.get("layout") or {}
+    layout = dict(layout)
+    template = layout.pop("template", None) or {}
+    return {"data": jsonable(data), "layout": jsonable(layout)}, jsonable(template)
+
+
+@dataclass(frozen=True)
+class Click:
+    """A click on a point of a plot: the trace (index and name), the point's index in it, and
+    its customdata (as the kernel's figure holds it)."""
+
+    trace: int
+    name: str | None
+    point: int
+    customdata: Any
+
+
+def _bundle_path() -> str | None:
     path = os.environ.get(BUNDLE_ENV, "")
-    if not re.fullmatch(r"[A-Za-z0-9_./-]{1,200}\.js", path) or ".." in path:
-        return go.FigureWidget
-    if path not in _figure_classes:
-        loader = asset("bundle_loader.js").replace("__BUNDLE_PATH__", json.dumps(path))
-        _figure_classes[path] = type("ServedFigureWidget", (go.FigureWidget,), {"_esm": loader})
-    return _figure_classes[path]
+    if re.fullmatch(r"[A-Za-z0-9_./-]{1,200}\.js", path) and ".." not in path:
+        return path
+    return None
 
 
-def figure_widget(fig: go.Figure, filename: str) -> go.FigureWidget:
-    """A new plot showing ``fig``; its modebar's camera downloads ``filename``.svg."""
-    widget = figure_class()(fig)
-    widget._config = export_config(filename, "svg")
-    widget._ev_last = _snapshot(fig)  # refresh() then sends only what changes
-    return widget
+class PlotView(anywidget.AnyWidget):
+    """One plot: ``figure`` (data and layout as JSON, no template), ``template`` (the layout's
+    template, sent only when it changes) and plotly's ``config``; the browser draws them with
+    ``Plotly.react`` on every change. ``fig`` is the figure last drawn (``data`` its traces).
+    A click on a point reaches the callbacks given to :meth:`on_click` as a :class:`Click`.
+
+    Make one with :func:`plot_view` (its JavaScript loads plotly.js from the server under
+    ``evidence serve``, or carries it inline elsewhere, e.g. in JupyterLab).
+    """
+
+    _esm = asset("plot_view.js").replace("__BUNDLE_PATH__", "null")
+    figure = traitlets.Dict().tag(sync=True)
+    template = traitlets.Dict().tag(sync=True)
+    config = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fig: go.Figure | None = None
+        self._click_callbacks: list[Callable[[Click], None]] = []
+        self.on_msg(self._message)
+
+    @property
+    def data(self) -> tuple:
+        """The traces of the figure last drawn."""
+        return tuple(self.fig.data) if self.fig is not None else ()
+
+    def draw(self, fig: go.Figure) -> None:
+        """Show ``fig`` (the browser's Plotly.react finds what changed)."""
+        figure, template = figure_json(fig)
+        self.fig = fig
+        with self.hold_sync():  # one message
+            self.template = template  # equal to the last: not sent
+            self.figure = figure
+
+    def on_click(self, callback: Callable[[Click], None]) -> None:
+        """Call ``callback(click)`` when the viewer clicks a point."""
+        self._click_callbacks.append(callback)
+
+    def click(self, content: Any) -> Click | None:
+        """The :class:`Click` a browser's message ``{"click": {curve, point, customdata}}``
+        stands for, checked against the figure last drawn (untrusted: None for indices out of
+        range, or customdata that differs, i.e. a click on an earlier drawing)."""
+        if not isinstance(content, dict) or not isinstance(content.get("click"), dict):
+            return None
+        msg = content["click"]
+        curve, point = msg.get("curve"), msg.get("point")
+        if self.fig is None or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in (curve, point)
+        ):
+            return None
+        if not 0 <= curve < len(self.fig.data):
+            return None
+        trace = self.fig.data[curve]
+        custom = trace.customdata if "customdata" in trace else None
+        value = None
+        if custom is not None:
+            if not 0 <= point < len(custom):
+                return None
+            value = jsonable(custom[point])
+        if value != msg.get("customdata"):
+            return None
+        return Click(curve, getattr(trace, "name", None), point, value)
+
+    def _message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        click = self.click(content)
+        if click is not None:
+            for callback in self._click_callbacks:
+                callback(click)
 
 
-#: Layout and trace keys whose values are sent whole, never merged key by key.
-_ATOMIC = frozenset({"meta", "annotations", "shapes", "template", "customdata"})
+_plot_classes: dict[str, type[PlotView]] = {}
 
 
-def _leaves(props: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple, Any]:
-    """``{"marker": {"size": [..]}}`` -> ``{("marker", "size"): [..]}``."""
-    out: dict[tuple, Any] = {}
-    for key, value in props.items():
-        if isinstance(value, dict) and value and key not in _ATOMIC:
-            out.update(_leaves(value, (*prefix, key)))
+def plot_class() -> type[PlotView]:
+    """:class:`PlotView` whose JavaScript loads plotly.js: under ``evidence serve`` from the
+    URL in ``$EVIDENCE_PLOTLY_BUNDLE`` (served once per page, cached by the browser); elsewhere
+    with plotly.js inline (the cartesian bundle if ``./dev setup`` fetched it)."""
+    path = _bundle_path()
+    key = path or ""
+    if key not in _plot_classes:
+        code = asset("plot_view.js")
+        if path is not None:
+            esm = code.replace("__BUNDLE_PATH__", json.dumps(path))
         else:
-            out[(*prefix, key)] = value
-    return out
+            from evidence.serving.plotlyjs import choose
+
+            bundle = choose()[0].read_text(encoding="utf-8")
+            esm = bundle + "\n" + code.replace("__BUNDLE_PATH__", "null")
+        _plot_classes[key] = type("PlotView", (PlotView,), {"_esm": esm, "__module__": __name__})
+    return _plot_classes[key]
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        try:
-            return bool(np.array_equal(np.asarray(a), np.asarray(b)))
-        except (TypeError, ValueError):
-            return False
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):
-        return False
-
-
-def _changes(old: dict[tuple, Any], new: dict[tuple, Any]) -> dict[tuple, Any]:
-    """Leaves to set: new or changed values, and None for leaves that disappeared."""
-    out = {
-        path: value for path, value in new.items() if path not in old or not _same(old[path], value)
-    }
-    for path in old.keys() - new.keys():
-        if not any(path[: len(p)] == p for p in new if len(p) < len(path)):
-            out[path] = None
-    return out
-
-
-def _trace_leaves(trace: Any) -> dict[tuple, Any]:
-    props = trace.to_plotly_json()
-    props.pop("type", None)  # read-only; fixed per position
-    props.pop("uid", None)
-    return _leaves(props)
-
-
-def _snapshot(fig: go.Figure) -> dict[str, Any]:
-    """What a widget showing ``fig`` was given, as leaves (compared on the next refresh)."""
-    layout = fig.layout.to_plotly_json()
-    layout.pop("template", None)  # set once at creation; resending it costs ~20 kB a change
-    return {"traces": [_trace_leaves(t) for t in fig.data], "layout": _leaves(layout)}
-
-
-def sync_model(widget: go.FigureWidget) -> None:
-    """Copy the figure into the widget's model state, for browser views created from now on.
-
-    plotly sends updates to the views that exist (``refresh``) and writes the model state only
-    when the widget is displayed; a page that connects later (a preheated kernel applying the
-    link before its page is shown, a re-attached plot) would otherwise draw the first figure.
-    """
-    widget._widget_layout = deepcopy(widget._layout_obj._props)
-    widget._widget_data = deepcopy(widget._data)
-
-
-def refresh(widget: go.FigureWidget, fig: go.Figure) -> None:
-    """Make ``widget`` show ``fig`` by updating it in place (one batched plotly.update).
-
-    Only the values that differ from what the widget was last given are sent (an estimator
-    change at 2,000 studies resizes the squares but does not resend their positions), so the
-    message and plotly's validation stay small. The figure functions keep a fixed trace
-    structure; if it ever differs, the traces are replaced (still without a new widget).
-    """
-    new = fig.data
-    last: dict[str, Any] | None = getattr(widget, "_ev_last", None)
-    if len(widget.data) != len(new) or any(
-        a.type != b.type for a, b in zip(widget.data, new, strict=True)
-    ):
-        widget.data = ()
-        widget.add_traces(list(new))
-        last = None
-    snapshot = _snapshot(fig)
-    traces, layout_leaves = snapshot["traces"], snapshot["layout"]
-    with widget.batch_update():
-        for i, (old, leaves) in enumerate(zip(widget.data, traces, strict=True)):
-            before = last["traces"][i] if last is not None else _trace_leaves(old)
-            for path, value in _changes(before, leaves).items():
-                old[path] = value
-        before = last["layout"] if last is not None else {}
-        for path, value in _changes(before, layout_leaves).items():
-            widget.layout[path] = value
-    widget._ev_last = snapshot
+def plot_view(fig: go.Figure, filename: str) -> PlotView:
+    """A new plot showing ``fig``; its modebar's camera downloads ``filename``.svg."""
+    widget = plot_class()(config=export_config(filename, "svg"))
+    widget.draw(fig)
+    return widget
 
 
 def show_only(box: W.Box, shown: tuple[W.Widget, ...]) -> None:
     """Show ``shown`` among ``box``'s children (appending any it lacks) and hide the others.
 
-    Children are hidden (CSS display), never taken out: a plot must keep its one browser view.
-    plotly's view does not unsubscribe from its model when it is removed (``FigureView.remove``
-    in plotly 7.1.0's widgetbundle.js only purges the div), so a plot taken out of the page and
-    put back has two views; on the next update the dead one runs first, throws in
-    ``Plotly.update`` on its purged div, and the live one is never called: the plot stops
-    redrawing for good while everything else changes (issue 14).
+    Children are hidden (CSS display), never taken out: a plot keeps its one browser view and
+    its drawing (taken out and put back, it would be a new view drawn from scratch).
     """
     missing = tuple(w for w in shown if not any(w is c for c in box.children))
     if missing:
         box.children = (*box.children, *missing)  # appended: the views before it stay
     for child in box.children:
         child.layout.display = None if any(child is w for w in shown) else "none"
-
-
-def panels(fig: go.Figure) -> tuple[str, ...]:
-    """The subplot axes of a figure (its panel structure)."""
-    return tuple(sorted(k for k in fig.layout.to_plotly_json() if re.match(r"[xy]axis\d*$", k)))
 
 
 @dataclass(frozen=True)
@@ -272,33 +306,45 @@ def figure_csv(fig: go.Figure) -> str:
 
 
 class FigurePane:
-    """A box that shows one plot and its Download menu: the plot is created on the first
-    :meth:`draw`, then updated in place (or replaced in the same place when the panel
-    structure changes, which plotly cannot update in place).
+    """A box that shows one plot (a :class:`PlotView`, created on the first :meth:`draw` and
+    redrawn in place after) and its Download menu.
 
     ``downloads`` is the menu's list of items (SVG, PNG, the data as CSV by default; append to
     it before the first draw, or call ``menu.refresh_items()`` after). ``table``, when set,
     gives the CSV (a frame of what the plot shows); else the figure's points are written.
+    Callbacks given to :meth:`on_click` hear the viewer's clicks on points (:class:`Click`).
     """
 
     def __init__(self, name: str, stem: str) -> None:
         self.name = name
         self.stem = stem
         self.box = classed(W.VBox(layout=W.Layout(width="100%")), f"ev-{name}", "ev-figure-pane")
-        self.widget: go.FigureWidget | None = None
+        self.widget: PlotView | None = None
         self.menu: DownloadMenu | None = None
         self.table: Callable[[], pd.DataFrame] | None = None
+        self._click_callbacks: list[Callable[[Click], None]] = []
         self.downloads = [
             DownloadItem("svg", "SVG (vector: slides, papers)", "svg"),
             DownloadItem("png", "PNG (bitmap)", "png"),
             DownloadItem("csv", "Data (CSV)", "file", self._csv),
         ]
 
+    @property
+    def fig(self) -> go.Figure | None:
+        """The figure on screen (None before the first draw)."""
+        return self.widget.fig if self.widget is not None else None
+
+    def on_click(self, callback: Callable[[Click], None]) -> None:
+        """Call ``callback(click)`` when the viewer clicks a point of this pane's plot."""
+        self._click_callbacks.append(callback)
+        if self.widget is not None:
+            self.widget.on_click(callback)
+
     def _csv(self) -> tuple[str, str, str]:
         if self.table is not None:
             text = self.table().to_csv(index=False)
         else:
-            text = figure_csv(self.widget) if self.widget is not None else ""
+            text = figure_csv(self.fig) if self.fig is not None else ""
         return text, "csv", "text/csv"
 
     def draw(self, fig: go.Figure, stem: str | None = None) -> None:
@@ -312,25 +358,20 @@ class FigurePane:
         self.stem = stem or self.stem
         if self.menu is not None:
             self.menu.stem = self.stem
-        old = self.widget
-        if old is not None and panels(old) == panels(fig):
-            refresh(old, fig)
+        if self.widget is not None:
+            self.widget.config = export_config(self.stem, "svg")  # equal: not sent
+            self.widget.draw(fig)
             return
-        self.widget = figure_widget(fig, self.stem)
-        if self.menu is None:
-            self.menu = DownloadMenu(self.downloads, self.stem)
+        self.widget = plot_view(fig, self.stem)
+        for callback in self._click_callbacks:
+            self.widget.on_click(callback)
+        self.menu = DownloadMenu(self.downloads, self.stem)
         self.box.children = (self.menu, self.widget)
-        if old is not None:
-            old.close()
 
     def hide(self) -> None:
         """Nothing to show (a fresh page would have no plot here): hide the box, keeping the
         plot's view for the next :meth:`draw` (see :func:`show_only`)."""
         self.box.layout.display = "none"
-
-    def sync_model(self) -> None:
-        if self.widget is not None:
-            sync_model(self.widget)
 
 
 def slug(*parts: str) -> str:
@@ -341,17 +382,18 @@ def slug(*parts: str) -> str:
 
 __all__ = [
     "BUNDLE_ENV",
+    "Click",
     "DownloadItem",
     "DownloadMenu",
     "FigurePane",
+    "PlotView",
     "UrlSync",
     "classed",
-    "figure_class",
     "figure_csv",
-    "figure_widget",
-    "panels",
-    "refresh",
+    "figure_json",
+    "jsonable",
+    "plot_class",
+    "plot_view",
     "show_only",
     "slug",
-    "sync_model",
 ]

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import ipywidgets as W
-import plotly.graph_objects as go
 
 from evidence.app.cache import Analysis
 from evidence.app.html import escape
 from evidence.app.state import ViewState
-from evidence.app.widgets import FigurePane
+from evidence.app.widgets import FigurePane, PlotView
 
 
 @dataclass
@@ -63,7 +62,7 @@ class BaseView:
     panes: dict[str, FigurePane]
 
     @property
-    def figures(self) -> dict[str, go.FigureWidget]:
+    def figures(self) -> dict[str, PlotView]:
         """The plots built so far, by name."""
         return {n: p.widget for n, p in self.panes.items() if p.widget is not None}
 

@@ -17,7 +17,15 @@ from evidence.app.html import escape
 from evidence.app.state import ViewState
 from evidence.app.views import BaseView, Context
 from evidence.app.views.record import HINT, absent_html, record_html
-from evidence.app.widgets import DownloadItem, FigurePane, classed, show_only, slug
+from evidence.app.widgets import (
+    Click,
+    DownloadItem,
+    FigurePane,
+    PlotView,
+    classed,
+    show_only,
+    slug,
+)
 from evidence.appraisal import rob as rob_module
 from evidence.compare import (
     CONFIDENCE_FILTERS,
@@ -50,6 +58,7 @@ class CompareView(BaseView):
                 "r", "Reproduce in R (zip: script, data, expected results)", "file", self._r_zip
             )
         )
+        self.panes["forest"].on_click(self._clicked)  # clicks on a study row open its record
         self.forest_box = classed(self.panes["forest"].box, "ev-forest")
         self.summary = classed(W.HTML(), "ev-summary")
         self.heterogeneity = classed(W.HTML(), "ev-heterogeneity")
@@ -75,7 +84,6 @@ class CompareView(BaseView):
         self.record = classed(W.HTML(HINT), "ev-record-panel")
         self.side = classed(W.VBox([self.record]), "ev-forest-side")
         self.selected: tuple[str, str] | None = None  # (citekey, arm) of the record shown
-        self._clickable: Any = None  # the studies trace whose clicks are listened to
         self.plot_row = classed(
             W.HBox(
                 [self.forest_box, self.side], layout=W.Layout(flex_flow="row wrap", width="100%")
@@ -119,7 +127,7 @@ class CompareView(BaseView):
         return blob, "zip", "application/zip"
 
     @property
-    def forest(self) -> go.FigureWidget | None:
+    def forest(self) -> PlotView | None:
         """The forest plot (None before the view is first shown)."""
         return self.panes["forest"].widget
 
@@ -134,24 +142,11 @@ class CompareView(BaseView):
             note = f"{label} ({left_out} {'arm' if left_out == 1 else 'arms'} left out)"
         return forest_plot(pooled, rob=self.analysis.rob_columns, filter_note=note, click_hint=True)
 
-    def _listen(self) -> None:
-        """Clicks on the study squares open their record. Checked after every draw: a redraw
-        that replaces the traces (or the plot) gives a new trace object."""
-        widget = self.forest
-        studies = next((t for t in widget.data if t.name == "studies"), None) if widget else None
-        if studies is not None and studies is not self._clickable:
-            studies.on_click(self._clicked)
-            self._clickable = studies
-
-    def _clicked(self, trace: Any, points: Any, _state: Any) -> None:
-        """A click on a study point (plotly's on_click): its customdata is [citekey, arm]
+    def _clicked(self, click: Click) -> None:
+        """A click on a study point (the plot's message): its customdata is [citekey, arm]
         (figures/forest.py). Only an adapter: :meth:`select` does the rest."""
-        indices = list(getattr(points, "point_inds", None) or [])
-        keys = list(trace.customdata if trace.customdata is not None else [])
-        if not indices or not 0 <= indices[0] < len(keys):
-            return
-        key = keys[indices[0]]
-        if len(key) != 2:
+        key = click.customdata
+        if click.name != "studies" or not isinstance(key, list) or len(key) != 2:
             return
         self.select(str(key[0]), str(key[1]))
 
@@ -206,7 +201,6 @@ class CompareView(BaseView):
         # A...) it is drawn from the cache, not rebuilt. The plot goes first, the text after.
         figure = self.analysis.figure(("forest", key), lambda: self.figure(state))
         self.panes["forest"].draw(figure, stem=self.stem(state))
-        self._listen()
         self._show_record(state)
         rob_lines = self.analysis.cached(  # per question and filter, not per estimator
             ("rob_lines", q, state.rob), lambda: rob_module.filter_lines(pooled.effects)

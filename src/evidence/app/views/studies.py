@@ -3,18 +3,15 @@ and one study's record (every number with its locator and confidence)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import ipywidgets as W
 import pandas as pd
-import plotly.graph_objects as go
 
 from evidence.app.cache import clinical_studies
 from evidence.app.html import LIST_FIELDS, cell, escape, external_link, is_missing, list_cell
 from evidence.app.state import ViewState
 from evidence.app.views import BaseView, Context
 from evidence.app.views.links import record_link, record_links, record_targets, study_links
-from evidence.app.widgets import FigurePane, classed
+from evidence.app.widgets import Click, FigurePane, PlotView, classed
 from evidence.compare import OUTCOME_LABELS
 from evidence.figures.style import fmt
 from evidence.schema import CELL_GROUPS, CONFIDENCES, DESIGNS
@@ -97,6 +94,7 @@ class StudiesView(BaseView):
         self.count = W.HTML()
         self.table = classed(W.HTML(), "ev-studies")
         self.panes = {"map": FigurePane("map", "evidence-map")}
+        self.panes["map"].on_click(self._clicked)  # a click on a study shows its detail
         self.map_box = self.panes["map"].box
         self._map_frame: pd.DataFrame | None = None
         self.shown_study = ""
@@ -196,7 +194,7 @@ class StudiesView(BaseView):
             self._draw_map()
 
     @property
-    def map(self) -> go.FigureWidget | None:
+    def map(self) -> PlotView | None:
         """The evidence map (None before the view is first shown)."""
         return self.panes["map"].widget
 
@@ -226,19 +224,13 @@ class StudiesView(BaseView):
         shown = self._map_frame[self._map_frame["citekey"].isin(self.filtered()["citekey"])]
         self._highlight = self.study.value
         fig = evidence_map_plot(shown, highlight=self._highlight or None)
-        first = self.map is None
         self.panes["map"].draw(fig)
-        if first:
-            for trace in self.map.data:
-                trace.on_click(self._clicked)
 
-    def _clicked(self, trace: Any, points: Any, _state: Any) -> None:
-        indices = list(getattr(points, "point_inds", []) or [])
-        if not indices:
-            return
-        keys = list(trace.customdata or [])
-        if 0 <= indices[0] < len(keys):
-            self.study.value = keys[indices[0]] if keys[indices[0]] in self.keys else ""
+    def _clicked(self, click: Click) -> None:
+        """A click on a study's point: its customdata is the citekey (figures/evidence_map.py)."""
+        key = click.customdata
+        if isinstance(key, str):
+            self.study.value = key if key in self.keys else ""
 
     def _detail(self, key: str) -> str:
         if not key:

@@ -1,0 +1,70 @@
+// A plot (evidence.app.widgets.PlotView): the kernel's figure (model "figure": data and
+// layout; "template": the layout's template, sent apart because it rarely changes; "config")
+// drawn with Plotly.react on every change, so an update draws exactly what a fresh page draws.
+// plotly.js is loaded once per page: under `evidence serve` from the server (the URL the page
+// template also preloads, so the browser runs it once); plotly's bundle sets window.Plotly,
+// which the Download menu uses too. A click on a point is sent to the kernel.
+const BUNDLE = __BUNDLE_PATH__;
+
+async function plotly() {
+  if (!window.Plotly && BUNDLE) {
+    const base = (document.body && document.body.dataset.baseUrl) || "/voila/";
+    await import(new URL(base + BUNDLE, window.location.href).href);
+  }
+  return window.Plotly;
+}
+
+// Only what JSON can carry and the kernel can check: plain values, arrays of them.
+function plain(value) {
+  if (value === undefined) return null;
+  if (value === null || ["string", "number", "boolean"].includes(typeof value)) return value;
+  if (Array.isArray(value)) return value.map(plain);
+  return null;
+}
+
+async function render({ model, el }) {
+  const Plotly = await plotly();
+  const gd = document.createElement("div");
+  gd.className = "ev-plot";
+  el.appendChild(gd);
+  let queue = Promise.resolve();
+  let listening = false;
+  const click = (event) => {
+    const p = event && event.points && event.points[0];
+    if (!p || !Number.isInteger(p.curveNumber) || !Number.isInteger(p.pointNumber)) return;
+    model.send({
+      click: { curve: p.curveNumber, point: p.pointNumber, customdata: plain(p.customdata) },
+    });
+  };
+  const draw = () => {
+    // Copies: plotly writes computed values (ranges, uids) into what it is given, and the
+    // model's values must stay what the kernel sent.
+    const fig = structuredClone(model.get("figure") || {});
+    const layout = fig.layout || {};
+    const template = model.get("template");
+    if (template && Object.keys(template).length) layout.template = structuredClone(template);
+    const config = structuredClone(model.get("config") || {});
+    queue = queue
+      .then(() => Plotly.react(gd, fig.data || [], layout, config))
+      .then(() => {
+        if (!listening && gd.on) {
+          gd.on("plotly_click", click);
+          listening = true;
+        }
+      })
+      .catch((error) => console.error("evidence plot:", error));
+    return queue;
+  };
+  model.on("change:figure", draw);
+  model.on("change:template", draw);
+  model.on("change:config", draw);
+  await draw();
+  return () => {
+    model.off("change:figure", draw);
+    model.off("change:template", draw);
+    model.off("change:config", draw);
+    Plotly.purge(gd);
+  };
+}
+
+export default { render };
