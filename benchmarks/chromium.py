@@ -26,12 +26,14 @@ BACKGROUND_ARGS = [
 #: ``page.evaluate(JS_CHANGE, [control, option, expect, plot, prefix, limit_ms])``: pick the
 #: option of the control's <select> whose text is ``option`` (or starts with it, ``prefix``),
 #: and return the milliseconds until the plot's title shows ``expect`` and a frame is painted.
+#: An outcome's option also says what it holds ("Albumin: 2 studies"): "Albumin" picks it.
 JS_CHANGE = """async ([selector, label, expect, plot, prefix, limitMs]) => {
   const select = document.querySelector(selector + ' select');
   const gd = document.querySelector(plot + ' .js-plotly-plot');
   const norm = (s) => s.replace(/\\u00a0/g, ' ').trim();
   const index = [...select.options].findIndex(
-    (o) => (prefix ? norm(o.text).startsWith(label) : norm(o.text) === label));
+    (o) => (prefix ? norm(o.text).startsWith(label)
+      : norm(o.text) === label || norm(o.text).startsWith(label + ': ')));
   if (index < 0) throw new Error('no option ' + label);
   const drawn = () => {
     const title = gd.querySelector('.gtitle');
@@ -56,7 +58,8 @@ JS_CHANGE = """async ([selector, label, expect, plot, prefix, limitMs]) => {
 #: ``page.evaluate(JS_CONTROL, [control, kind, value, plot, limit_ms])``: change one control
 #: the way a person does and return the milliseconds from the change until the plot's DOM
 #: changed (a MutationObserver on the plot) and the next frame was painted; ``null`` when the
-#: plot did not change within ``limit_ms``. ``kind``: "select" (``value`` is the option's text),
+#: plot did not change within ``limit_ms``. ``kind``: "select" (``value`` is the option's text,
+#: or its start before ": ", as the outcome menu's "Albumin: 2 studies"),
 #: "checkbox" (a click; a menu in its place: its first two options in turn), "slider"
 #: (``value`` is "ArrowRight" or "ArrowLeft" on the handle: one step, reported on release like
 #: a drag). Both ends are also in-page performance marks
@@ -68,7 +71,8 @@ JS_CONTROL = """async ([selector, kind, value, plot, limitMs]) => {
   let act;
   if (kind === 'select') {
     const select = document.querySelector(selector + ' select');
-    const index = [...select.options].findIndex((o) => norm(o.text) === value);
+    const index = [...select.options].findIndex(
+      (o) => norm(o.text) === value || norm(o.text).startsWith(value + ': '));
     if (index < 0) throw new Error('no option ' + value + ' in ' + selector);
     if (select.selectedIndex === index) return -1;
     act = () => {

@@ -43,6 +43,9 @@ class Outcome:
     #: scale (0.5: Röver et al. 2021, Res Synth Methods 12:448-474). Continuous outcomes: a
     #: fraction of the median SD the dataset reports for the outcome (0.5: half that SD).
     tau_prior_scale: float = 0.5
+    #: Name in the dashboard's outcome menu, where it is followed by what the outcome holds
+    #: ("...: 3 studies") in a sidebar about 265 px wide ("" = ``label``).
+    menu: str = ""
 
     @property
     def canonical_unit(self) -> str:
@@ -128,13 +131,21 @@ OUTCOME_RECORDS: tuple[Outcome, ...] = (
     ),
     Outcome("ascites", "Ascites events", "ascites events", True, True, _COUNT),
     Outcome(
-        "he", "Hepatic encephalopathy events", "hepatic encephalopathy events", True, True, _COUNT
+        "he",
+        "Hepatic encephalopathy events",
+        "hepatic encephalopathy events",
+        True,
+        True,
+        _COUNT,
+        menu="Encephalopathy events",  # in cirrhosis, hepatic: the plot's title says so
     ),
     Outcome("meld_response", "MELD responders", "MELD responders", True, False, _COUNT),
 )
 
 OUTCOMES: tuple[str, ...] = tuple(o.code for o in OUTCOME_RECORDS)
 OUTCOME_BY_CODE: dict[str, Outcome] = {o.code: o for o in OUTCOME_RECORDS}
+#: Names in the dashboard's outcome menu (short enough for the sidebar with a count).
+OUTCOME_MENU_NAMES: dict[str, str] = {o.code: o.menu or o.label for o in OUTCOME_RECORDS}
 COUNTED_OUTCOMES: tuple[str, ...] = tuple(o.code for o in OUTCOME_RECORDS if o.counted)
 #: Reported, tracked and GRADE-rated, in the dashboard's order.
 MAIN_OUTCOMES: tuple[str, ...] = tuple(o.code for o in OUTCOME_RECORDS if o.main)

@@ -9,6 +9,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 import evidence
+from evidence.app.state import ALLOWED
 from evidence.compare import Question, effects, pool
 
 from .conftest import NAV_TIMEOUT, POOL_SIZE, ROOT, Server
@@ -55,6 +56,12 @@ def show_more(page: Page) -> None:
     if not page.locator(".ev-more-settings").is_visible():
         page.click(".ev-more")
     page.wait_for_selector(".ev-estimator select", state="visible", timeout=NAV_TIMEOUT)
+
+
+def select_outcome(page: Page, code: str) -> None:
+    """Choose the outcome ``code`` by its value (its place in the menu): its label also says
+    what it holds ("Albumin: 2 studies"), which changes with the other settings."""
+    page.select_option(".ev-outcome select", index=ALLOWED["outcome"].index(code))
 
 
 def forest(page: Page) -> dict:
@@ -108,7 +115,7 @@ def test_page_loads_with_one_row_per_included_study(page: Page, server: Server, 
 def test_controls_update_plot_and_summary(page: Page, server: Server):
     open_dashboard(page, server.url)
     wait_title(page, "MELD score")
-    page.select_option(".ev-outcome select", label="Albumin")
+    select_outcome(page, "albumin")
     wait_title(page, "Albumin")
     page.wait_for_function(
         "() => document.querySelector('.ev-summary').innerText.includes('Albumin')",
@@ -234,3 +241,60 @@ def test_bayesian_choice_and_prior_scale_in_the_browser(page: Page, server: Serv
     page.wait_for_function(JS_BAYES_TITLE, arg="Half-normal(20)", timeout=NAV_TIMEOUT)
     page.wait_for_function("() => location.search.includes('prior=20')", timeout=NAV_TIMEOUT)
     assert "model=bayes" in page.url
+
+
+JS_OUTCOME_MENU = """() => {
+  const select = document.querySelector('.ev-outcome select');
+  if (!select) return null;
+  return {texts: [...select.options].map((o) => o.text.replace(/\\u00a0/g, ' ')),
+          chosen: select.selectedIndex};
+}"""
+
+
+def _outcome_menu(effect: str) -> list[str]:
+    """The outcome menu's labels for an effect type, as the stages count them (the curated
+    facts, Child-Pugh empty in both modes, are asserted in tests/bundled/)."""
+    from evidence.analysis.arm_effects import studies_per_outcome
+    from evidence.analysis.words import outcome_choice
+    from evidence.vocab import OUTCOME_MENU_NAMES
+
+    counts = studies_per_outcome(evidence.load(ROOT), Question(effect=effect))  # no rob filter
+    return [outcome_choice(OUTCOME_MENU_NAMES[code], counts[code]) for code in ALLOWED["outcome"]]
+
+
+def test_outcome_choices_say_what_they_hold(page: Page, server: Server):
+    """Each outcome says what its plot holds under the chosen effect; a change of effect
+    relabels them without moving the choice, and an empty one, when chosen, shows the plot's
+    own explanation of its empty groups."""
+    from evidence.analysis.words import NONE_USABLE
+    from evidence.app.controls import EFFECT_LABELS
+    from evidence.compare import OUTCOME_LABELS
+
+    within, versus = _outcome_menu("change"), _outcome_menu("control")
+    assert within != versus and any(t.endswith(NONE_USABLE) for t in versus)
+    open_dashboard(page, server.url)
+    wait_title(page, "MELD score")
+    page.wait_for_function(
+        f"(want) => {{ const m = ({JS_OUTCOME_MENU})(); "
+        "return m && JSON.stringify(m.texts) === JSON.stringify(want); }",
+        arg=within,
+        timeout=NAV_TIMEOUT,
+    )
+    select_outcome(page, "albumin")
+    wait_title(page, "Albumin")
+    page.select_option(".ev-effect select", label=EFFECT_LABELS["control"])
+    albumin = ALLOWED["outcome"].index("albumin")
+    page.wait_for_function(
+        f"([want, chosen]) => {{ const m = ({JS_OUTCOME_MENU})(); "
+        "return m && JSON.stringify(m.texts) === JSON.stringify(want) && m.chosen === chosen; }",
+        arg=[versus, albumin],
+        timeout=NAV_TIMEOUT,
+    )
+    # an outcome marked empty: choosing it still shows the plot and why its groups are empty
+    code = next(c for c, t in zip(ALLOWED["outcome"], versus, strict=True) if NONE_USABLE in t)
+    select_outcome(page, code)
+    wait_title(page, OUTCOME_LABELS[code])
+    wait_summary(page, "s.includes('no usable')")
+    chosen = page.evaluate(JS_OUTCOME_MENU)
+    assert chosen["chosen"] == ALLOWED["outcome"].index(code)
+    assert chosen["texts"][chosen["chosen"]].endswith(NONE_USABLE)

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page
 
 from .conftest import Server
-from .test_dashboard import open_dashboard, wait_title
+from .test_dashboard import open_dashboard, select_outcome, wait_title
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -85,7 +85,7 @@ def test_download_menu_gives_svg_png_and_csv_without_touching_the_plot(page: Pag
 def test_copy_link_gives_the_full_address(page: Page, server: Server):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     open_dashboard(page, server.url)
-    page.select_option(".ev-outcome select", label="Albumin")
+    select_outcome(page, "albumin")
     wait_title(page, "Albumin")
     page.wait_for_function("() => location.search.includes('outcome=albumin')")
     page.click(".ev-copy-link")

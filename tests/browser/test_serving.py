@@ -43,7 +43,7 @@ from websockets.exceptions import InvalidStatus
 
 from .conftest import LOCAL_HOSTS, ROOT, Server
 from .conftest_serving import RawViewer, evidence_server, kernel_id_of, wait_settled
-from .test_dashboard import show_more
+from .test_dashboard import select_outcome, show_more
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -842,7 +842,7 @@ def test_behind_jupyterhub_as_a_service(hub, chromium):
         assert (
             bob.get(hub.url + f"/services/evidence/api/kernels/{alice_kernel}").status_code == 403
         )
-        tab.select_option(".ev-outcome select", label="Albumin")
+        select_outcome(tab, "albumin")
         tab.wait_for_function(
             "() => document.querySelector('.ev-forest .js-plotly-plot').layout.title.text"
             ".includes('Albumin')",

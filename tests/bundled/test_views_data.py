@@ -139,3 +139,22 @@ def test_prepared_effects_equal_fresh_ones_for_every_question(data):
             for window in ("latest", "4-6"):
                 q = Question(outcome=outcome, effect=effect, window=window)
                 pd.testing.assert_frame_equal(effects(data, q, prepared), effects(data, q))
+
+
+def test_outcome_menu_marks_the_empty_outcomes(data):
+    """Issue 14: Child-Pugh has no usable numbers in either effect mode, and the menu says so;
+    MELD, the default, rests on 3 studies (the arms above), and vs control fewer outcomes hold
+    numbers than within arms. Each count is what that outcome's own plot holds."""
+    from evidence.analysis.arm_effects import studies_per_outcome
+
+    within = studies_per_outcome(data, Question())
+    versus = studies_per_outcome(data, Question(effect="control"))
+    assert within["child_pugh"] == versus["child_pugh"] == 0
+    assert within["meld"] == 3
+    empty_within = sum(n == 0 for n in within.values())
+    empty_versus = sum(n == 0 for n in versus.values())
+    assert 0 < empty_within < empty_versus < len(versus)
+    for q, counts in ((Question(), within), (Question(effect="control"), versus)):
+        for code, n in counts.items():
+            frame = effects(data, q.with_(outcome=code))
+            assert n == frame.loc[frame["included"], "citekey"].nunique(), code

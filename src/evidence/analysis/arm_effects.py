@@ -23,7 +23,7 @@ Across groups the comparison is always across studies: an indirect, observationa
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -194,8 +194,35 @@ def effects(data: Dataset, question: Question, prepared: Prepared | None = None)
     were read from, a tuple of line numbers (text only at the edge: :mod:`evidence.text`).
     ``prepared``: :func:`prepare` of ``data``, kept by a caller that asks many questions.
     """
+    return _frame(_rows(prepared if prepared is not None else prepare(data), question))
+
+
+def studies_per_outcome(
+    data: Dataset,
+    question: Question,
+    kept: Collection[str] | None = None,
+    prepared: Prepared | None = None,
+    outcomes: Iterable[str] = OUTCOME_LABELS,
+) -> dict[str, int]:
+    """Per outcome, how many studies (not arms) have at least one effect in its plot: an
+    ``included`` row of :func:`effects` for the question with that outcome (all its other
+    settings kept), from a study in ``kept`` (the studies a later filter, the risk of bias,
+    keeps; None: all). One pass over the outcomes without building their frames; 0 where
+    the plot would be empty."""
     if prepared is None:
         prepared = prepare(data)
+    keep = None if kept is None else frozenset(kept)
+    counts = {}
+    for code in outcomes:
+        used = {
+            r["citekey"] for r in _rows(prepared, replace(question, outcome=code)) if r["included"]
+        }
+        counts[code] = len(used if keep is None else used & keep)
+    return counts
+
+
+def _rows(prepared: Prepared, question: Question) -> list[dict[str, object]]:
+    """The rows of :func:`effects`, not yet a frame."""
     studies, pairs = prepared.studies, prepared.pairs
     by_outcome = prepared.cells(question.outcome)
     cells, months, timepoints = by_outcome.cells, by_outcome.months, by_outcome.timepoints
@@ -256,7 +283,7 @@ def effects(data: Dataset, question: Question, prepared: Prepared | None = None)
         chosen.append(first)
 
     rows.extend(_compute(_split_shared(chosen), question))
-    return _frame(rows)
+    return rows
 
 
 _FLOAT_COLUMNS = (

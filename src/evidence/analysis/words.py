@@ -220,3 +220,21 @@ def rests_on(by_group: pd.DataFrame, groups: tuple[str, ...]) -> list[str]:
             f"{'≥' if unknown else ''}{n} {'patient' if n == 1 and not unknown else 'patients'}"
         )
     return lines
+
+
+#: What an outcome's choice says when no study has an effect in its plot (kept short: the
+#: sidebar's menu is about 265 px wide).
+NONE_USABLE = "none usable"
+#: What the count in an outcome's choice means (the menu's tooltip and docs/dashboard.md).
+OUTCOME_COUNT_MEANING = (
+    "After each outcome: how many studies (not arms) have at least one arm in its plot under "
+    f"all the other settings chosen here; '{NONE_USABLE}': its plot is empty and says why."
+)
+
+
+def outcome_choice(label: str, studies: int) -> str:
+    """An outcome's choice in the menu: "MELD score: 3 studies", "Child-Pugh score: none
+    usable" (``studies`` from :func:`evidence.analysis.arm_effects.studies_per_outcome`)."""
+    if studies <= 0:
+        return f"{label}: {NONE_USABLE}"
+    return f"{label}: {studies} {'study' if studies == 1 else 'studies'}"

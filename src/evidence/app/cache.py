@@ -13,12 +13,13 @@ from typing import Any
 
 import pandas as pd
 
-from evidence.analysis.arm_effects import Prepared, prepare
+from evidence.analysis.arm_effects import Prepared, prepare, studies_per_outcome
 from evidence.appraisal import rob as rob_module
 from evidence.compare import Pooled, Question, effects, pool
 from evidence.dataset import Dataset
 from evidence.schema import DatasetError
 from evidence.text import read_in
+from evidence.vocab import DEFAULT_OUTCOME
 
 CACHE_SIZE = 32  # results kept (a GRADE draft, the largest, is ~100 kB)
 #: Figures kept apart, fewer: a forest plot of 2,000 studies holds a few MB of hover text.
@@ -120,6 +121,21 @@ class Analysis:
     def pooled(self, q: Question, method: str, test: str, rob: str = "all") -> Pooled:
         return self.cached(
             ("pool", q, method, test, rob), lambda: pool(self.effects(q, rob), q, method, test)
+        )
+
+    def outcome_counts(self, q: Question, rob: str = "all") -> dict[str, int]:
+        """Per outcome, the studies with at least one arm in the plot of ``q`` with that
+        outcome (all other settings as in ``q``, the risk-of-bias filter ``rob`` applied):
+        one pass over every outcome, once per question without its outcome."""
+        key = ("outcome_counts", q.with_(outcome=DEFAULT_OUTCOME), rob)
+        return self.cached(
+            key,
+            lambda: studies_per_outcome(
+                self.data,
+                q,
+                rob_module.kept_studies(self.rob, self.prepared.studies, rob),
+                self.prepared,
+            ),
         )
 
     def _with_locators(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -7,11 +7,12 @@ which validates the value (see :mod:`evidence.app.state`) before anything uses i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as W
 
+from evidence.analysis.words import OUTCOME_COUNT_MEANING, outcome_choice
 from evidence.app.state import (
     ALLOWED,
     CORR_MAX,
@@ -31,6 +32,7 @@ from evidence.compare import (
     POPULATION_FILTERS,
     WINDOWS,
 )
+from evidence.vocab import OUTCOME_MENU_NAMES
 
 ESTIMATOR_LABELS = {
     "REML": "REML (restricted maximum likelihood)",
@@ -122,8 +124,12 @@ class Controls:
         self._quiet = False
         drop = {"layout": _WIDE, "style": _STYLE}
         self.widgets: dict[str, W.Widget] = {
+            # Each choice says what it holds (show_counts); the values never change.
             "outcome": W.Dropdown(
-                options=_options("outcome", OUTCOME_LABELS), description="Outcome", **drop
+                options=_options("outcome", OUTCOME_LABELS),
+                description="Outcome",
+                tooltip=OUTCOME_COUNT_MEANING,
+                **drop,
             ),
             "effect": W.Dropdown(
                 options=_options("effect", EFFECT_LABELS), description="Effect", **drop
@@ -274,6 +280,27 @@ class Controls:
             elif box.value is not False:  # a crafted value: let validation reject it
                 chosen.append(box.value)
         self._callback("groups", tuple(chosen))
+
+    def show_counts(self, studies: Mapping[str, int]) -> None:
+        """Label each outcome with what it holds ("MELD score: 3 studies", "Child-Pugh score:
+        none usable"; ``studies`` from the cache's ``outcome_counts``). Only the labels change:
+        the values and the choice stay, nothing is reported back, and the new labels go to the
+        page in one message."""
+        widget = self.widgets["outcome"]
+        options = tuple(
+            (outcome_choice(OUTCOME_MENU_NAMES[code], studies.get(code, 0)), code)
+            for code in ALLOWED["outcome"]
+        )
+        if options == tuple(widget.options):
+            return
+        index = widget.index
+        self._quiet = True
+        try:
+            with widget.hold_sync():  # new options reset the choice to the first: put it back
+                widget.options = options
+                widget.index = index
+        finally:
+            self._quiet = False
 
     def set_state(self, state: ViewState) -> None:
         """Show ``state`` without reporting the changes back (no callback loops)."""

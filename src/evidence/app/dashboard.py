@@ -300,6 +300,20 @@ class App:
         problem = self.analysis.rob_problem  # a data problem stays on the page
         self.notice.value = items(self.notices + ([problem] if problem else []))
         self.url.query = to_query(state)
+        self._label_outcomes(state)  # last: the plot, its text and the link go first
+
+    def _label_outcomes(self, state: ViewState) -> None:
+        """The outcome menu says what each outcome holds under the other settings (counted
+        by the analysis stage, once per question without its outcome, in the one cache)."""
+        if not SPECS[state.tab].sidebar:  # counted when the sidebar is next shown
+            return
+        try:
+            counts = self.analysis.outcome_counts(state.question, state.rob)
+        except Exception as exc:  # the labels stay as they were; the page says why
+            self.notices.append(f"The outcome menu's counts cannot be computed: {str(exc)[:300]}")
+            self.notice.value = items(self.notices)
+            return
+        self.controls.show_counts(counts)
 
 
 __all__ = ["ANALYSIS_FIELDS", "App", "find_root"]

@@ -479,6 +479,12 @@ def sensitivity_filter(
     return kept
 
 
+def kept_studies(rob: pd.DataFrame, citekeys: Iterable[str], level: str = "all") -> set[str]:
+    """The studies of ``citekeys`` that the risk-of-bias filter ``level`` keeps (what
+    :func:`filter_effects` keeps in a plot)."""
+    return set(sensitivity_filter(rob, citekeys, exclude=ROB_FILTERS[level][1]))
+
+
 def filter_effects(effects: pd.DataFrame, rob: pd.DataFrame, level: str = "all") -> pd.DataFrame:
     """``effects`` (a frame of :func:`evidence.compare.effects`) under a risk-of-bias filter.
 
