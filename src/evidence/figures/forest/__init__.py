@@ -15,6 +15,10 @@ up). Long study labels and empty-group reasons are wrapped, never cut, and their
 The trace structure is fixed (always the same five traces in the same order, :data:`TRACES`),
 so the app can update a FigureWidget in place; the estimates and weights are tick labels of
 two overlaying y axes, updated in place as the row labels are.
+``layout.datarevision`` is a digest of every array plotly.js compares as data
+(:func:`.plot.data_revision`), so ``Plotly.react`` redraws the whole plot only when one of them
+changed (benchmarks/bench_redraw.py); no tick label is measured to be hidden
+(``ticklabeloverflow="allow"``: the columns are measured so that none overflows).
 
 Given the risk-of-bias columns (``rob=``, the frame of
 :func:`evidence.appraisal.rob.forest_columns`), the rightmost column shows each study row's

@@ -143,6 +143,8 @@ def column_axes(rows: ForestRows, cols: Columns, span: list[float]) -> dict[str,
         "zeroline": False,
         "showline": False,
         "automargin": False,
+        # measured columns never overflow: plotly need not measure every label to hide one
+        "ticklabeloverflow": "allow",
         "tickfont": {"size": cols.tick_size, "color": "#111111"},  # the figure's text colour
     }
     numbered = [i for i, t in enumerate(rows.numbers) if t]

@@ -225,6 +225,7 @@ def axes(
             "showline": True,
             "linecolor": "#333333",
             "ticks": "outside",
+            "ticklabeloverflow": "allow",  # no label leaves the figure: none to measure
         },
         "yaxis": {
             "tickmode": "array",
@@ -239,6 +240,7 @@ def axes(
             # measured widths: plotly's automargin would draw the plot twice, on the first
             # render and on every label change
             "automargin": False,
+            "ticklabeloverflow": "allow",  # measured: no label to hide
             "tickfont": {"size": cols.tick_size},
             "ticks": "",
             "ticklabelstandoff": LABEL_GAP,

@@ -117,8 +117,11 @@ def build_rows(pooled: Pooled, rob_records: dict[str, dict[str, str]]) -> Forest
     q = pooled.question
     frame = pooled.effects
     rows = ForestRows(compact=int(frame["included"].sum()) > MAX_LABELLED_ROWS)
+    # The frame's columns read once, the groups split by position: a boolean sub-frame per
+    # group (twice) copies every column each time, most of this plot's time in a kernel.
+    effects = _Effects(frame, q.measure)
     for group in q.groups:
-        _add_group(rows, pooled, group, frame[frame["group"] == group], rob_records)
+        _add_group(rows, pooled, group, effects, rob_records)
     overall = pooled.overall
     present = [g for g, r in pooled.groups.items() if r is not None]
     if overall is not None and len(present) >= 2:
@@ -129,28 +132,50 @@ def build_rows(pooled: Pooled, rob_records: dict[str, dict[str, str]]) -> Forest
     return rows
 
 
+class _Effects:
+    """The effects frame as rows (namedtuples) and display-scale arrays, split by group."""
+
+    def __init__(self, frame: pd.DataFrame, measure: str) -> None:
+        self.frame = frame
+        self.records = list(_records(frame))
+        self.est = to_display(measure, frame["yi"].to_numpy(dtype=float))
+        self.lb = to_display(measure, frame["ci_lb"].to_numpy(dtype=float))
+        self.ub = to_display(measure, frame["ci_ub"].to_numpy(dtype=float))
+        self.by_group: dict[Any, list[int]] = {}
+        for i, g in enumerate(frame["group"].tolist()):
+            self.by_group.setdefault(g, []).append(i)
+        self.included = frame["included"].to_numpy(dtype=bool)
+
+    def split(self, group: str) -> tuple[list[int], list[int]]:
+        """(positions of the group's rows, of its included rows), in the frame's order."""
+        rows = self.by_group.get(group, [])
+        return rows, [i for i in rows if self.included[i]]
+
+    def studies(self, positions: list[int]) -> int:
+        """Distinct citekeys at these positions (as pandas' nunique: missing ones not counted)."""
+        keys = (self.records[i].citekey for i in positions)
+        return len({k for k in keys if isinstance(k, str) or (k is not None and k == k)})
+
+
 def _add_group(
     rows: ForestRows,
     pooled: Pooled,
     group: str,
-    in_group: pd.DataFrame,
+    effects: _Effects,
     rob_records: dict[str, dict[str, str]],
 ) -> None:
     measure = pooled.question.measure
     unit = unit_of(pooled.question.outcome)
     compact = rows.compact
-    used = in_group[in_group["included"]]
+    in_group, used = effects.split(group)
     result = pooled.groups.get(group)
-    rows.add(
-        heading_label(group, used["citekey"].nunique(), in_group["citekey"].nunique()), "heading"
-    )
+    rows.add(heading_label(group, effects.studies(used), effects.studies(in_group)), "heading")
     weights = result.weights if result is not None else np.full(len(used), np.nan)
     # Whole columns at once: the plot must stay fast at thousands of rows.
-    est = to_display(measure, used["yi"].to_numpy(dtype=float))
-    lb = to_display(measure, used["ci_lb"].to_numpy(dtype=float))
-    ub = to_display(measure, used["ci_ub"].to_numpy(dtype=float))
+    est, lb, ub = (values[used] for values in (effects.est, effects.lb, effects.ub))
     colour = group_colour(group)
-    for r, w, e, lo, hi in zip(_records(used), weights, est, lb, ub, strict=True):
+    records = [effects.records[i] for i in used]
+    for r, w, e, lo, hi in zip(records, weights, est, lb, ub, strict=True):
         y = rows.add(
             "" if compact else esc(study_label(r)),
             "study",
@@ -175,7 +200,7 @@ def _add_group(
     rows.st_x += est.tolist()
     rows.study_values += [*est.tolist(), *lb.tolist(), *ub.tolist()]
     if result is None:
-        why = reasons(in_group)
+        why = reasons(effects.frame.iloc[in_group])
         y = rows.add("<i>no usable numbers</i>", "empty")
         rows.empty.append((y, why, f"<b>{esc(group)}</b>: no usable numbers<br>{esc(why)}"))
         return
