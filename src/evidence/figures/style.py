@@ -140,9 +140,9 @@ def figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> Any:
     """A plotly Figure built without per-element validation.
 
     Validating a few thousand colours, symbols and hover strings one by one costs plotly about
-    half a second; our figures are built from validated frames, the FigureWidget that shows
-    them validates every update, and the tests re-validate every figure
-    (``go.Figure(fig.to_plotly_json())``).
+    half a second; our figures are built from validated frames, the dashboard sends them to
+    plotly.js as they are (evidence.app.widgets.PlotView), and the tests re-validate every
+    figure (``go.Figure(fig.to_plotly_json())``).
     """
     import plotly.graph_objects as go
     import plotly.io as pio

@@ -13,8 +13,8 @@ in a dashboard pane or in an export 1280 to 2400 px wide (from ``layout.meta["mi
 up). Long study labels and empty-group reasons are wrapped, never cut, and their rows grow.
 
 The trace structure is fixed (always the same five traces in the same order, :data:`TRACES`),
-so the app can update a FigureWidget in place; the estimates and weights are tick labels of
-two overlaying y axes, updated in place as the row labels are.
+so the browser's ``Plotly.react`` updates the plot in place; the estimates and weights are
+tick labels of two overlaying y axes, updated in place as the row labels are.
 ``layout.datarevision`` is a digest of every array plotly.js compares as data
 (:func:`.plot.data_revision`), so ``Plotly.react`` redraws the whole plot only when one of them
 changed (benchmarks/bench_redraw.py); no tick label is measured to be hidden

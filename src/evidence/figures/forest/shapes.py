@@ -83,7 +83,7 @@ def compact_shapes(rows: ForestRows, x_range: list[float], log: bool) -> list[di
     """Every CI whisker, and every study's dash, as ONE path shape each.
 
     Plotly draws each marker, and each gap-separated line segment, as its own SVG element, and
-    restyles all of them on every update of a FigureWidget (~100 ms at 2,000 studies); one
+    restyles all of them on every update of the plot (~100 ms at 2,000 studies); one
     path with 2,000 subpaths costs a few ms.
     """
     half = (x_range[1] - x_range[0]) * 0.006  # about 4 px either side

@@ -1,5 +1,5 @@
 """The forest plot's traces: always the same five in the same order (:data:`TRACES`), so the
-app can update a FigureWidget in place."""
+browser's ``Plotly.react`` can update the plot in place."""
 
 from __future__ import annotations
 
