@@ -15,6 +15,8 @@ manager and handlers) and in the template ``evidence/jupyter/voila/templates/evi
   (see evidence.serving.hub and deploy/);
 - a pool of preheated kernels that have already run the notebook, so a page is served at once
   (``$EVIDENCE_POOL_SIZE``, default 2; for a room of N viewers, N);
+- while a pool kernel waits for its viewer, it computes the states one control change away
+  (:mod:`evidence.app.prefetch`; ``$EVIDENCE_PREFETCH=0`` turns it off);
 - a cap on kernels (``$EVIDENCE_MAX_KERNELS``, default 20), **pool included**, so that it
   bounds memory too (about 200 MB a kernel): the next viewer gets HTTP 503, a "room is full"
   page that retries by itself every ``$EVIDENCE_RETRY_AFTER`` seconds (default 10);

@@ -203,9 +203,14 @@ class App:
     def apply_url(self, query: str | None = None) -> None:
         """Apply the page's query string (waiting for it in a preheated Voila kernel).
 
-        Invalid values fall back to the defaults; ``self.notices`` (shown) says which."""
+        Invalid values fall back to the defaults; ``self.notices`` (shown) says which. While a
+        preheated kernel waits, it computes the states one change away (evidence.app.prefetch;
+        ``$EVIDENCE_PREFETCH=0`` turns that off)."""
         if query is None:
-            query = request_query_string()
+            from evidence.app import prefetch
+
+            idle = prefetch.Prefetcher(self).step if prefetch.enabled() else None
+            query = request_query_string(idle=idle)
         state, notices = parse_query(query, self.study_keys, self.record_keys)
         if self.controls.changed_more(state):  # a link with folded settings shows them
             self.controls.more_button.value = True
@@ -301,6 +306,16 @@ class App:
         self.notice.value = items(self.notices + ([problem] if problem else []))
         self.url.query = to_query(state)
         self._label_outcomes(state)  # last: the plot, its text and the link go first
+
+    def warm(self, state: ViewState) -> None:
+        """Compute into the one cache what showing the frequentist ``state`` on the Compare tab
+        computes (the forest plot and its texts, the outcome menu's counts), showing nothing:
+        a preheated kernel's prefetch (evidence.app.prefetch). Keep it in step with
+        :meth:`render` (tests/test_app_prefetch.py checks a warmed change computes nothing)."""
+        view = self.compare
+        pooled, _figure = view.results(state)
+        view.texts(state, pooled)
+        self.analysis.outcome_counts(state.question, state.rob)
 
     def _label_outcomes(self, state: ViewState) -> None:
         """The outcome menu says what each outcome holds under the other settings (counted

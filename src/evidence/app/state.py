@@ -20,7 +20,8 @@ import json
 import math
 import os
 import re
-from collections.abc import Collection, Iterable
+import time
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -401,7 +402,9 @@ def to_query(state: ViewState) -> str:
 # --- the page's query string in a Voila kernel ----------------------------------------------
 
 
-def request_query_string(timeout: float | None = None) -> str:
+def request_query_string(
+    timeout: float | None = None, idle: Callable[[], bool] | None = None
+) -> str:
     """The query string of the page this kernel serves ('' outside Voila).
 
     Voila gives a kernel the request's ``QUERY_STRING`` in its environment. A preheated kernel
@@ -409,13 +412,32 @@ def request_query_string(timeout: float | None = None) -> str:
     sends the request info over the websocket ``<server>/voila/query/<kernel id>``. This is the
     protocol of ``voila.utils.wait_for_request``, reimplemented because importing ``voila.utils``
     pulls jupyter_server into every kernel (1.4 s and 60 MB measured here).
+
+    ``idle``: work for the wait (evidence.app.prefetch), one short piece per call, called
+    while no request has come; it returns False when it has nothing left to do, and must not
+    raise. Only a preheated kernel waits, so only a preheated kernel calls it.
     """
     if os.environ.get("VOILA_PREHEAT", "False") != "False":
-        _wait_for_request(timeout)
+        _wait_for_request(timeout, idle)
     return os.environ.get("QUERY_STRING", "")
 
 
-def _wait_for_request(timeout: float | None) -> None:
+def _receive(socket: Any, timeout: float | None, idle: Callable[[], bool] | None) -> Any:
+    """The socket's first message; ``idle()`` between polls until it has nothing left to do."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while idle is not None:
+        try:
+            return socket.recv(timeout=0)  # a message already here, or TimeoutError at once
+        except TimeoutError:
+            pass
+        if deadline is not None and time.monotonic() >= deadline:
+            raise TimeoutError
+        if not idle():
+            break
+    return socket.recv(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+
+def _wait_for_request(timeout: float | None, idle: Callable[[], bool] | None = None) -> None:
     kernel_id = os.environ.get("VOILA_KERNEL_ID")
     if not kernel_id:
         return
@@ -433,7 +455,7 @@ def _wait_for_request(timeout: float | None) -> None:
         return
     try:
         with connect(url, open_timeout=10, max_size=2**20) as socket:
-            message = socket.recv(timeout=timeout)
+            message = _receive(socket, timeout, idle)
     except Exception:  # no server, closed socket, timeout: the defaults apply (with no notice)
         return
     try:

@@ -193,30 +193,49 @@ class CompareView(BaseView):
         if key == self.built_for:
             self._show_record(state)
             return
-        pooled = self.analysis.pooled(q, state.estimator, state.test, state.rob)
+        pooled, figure = self.results(state)
         self.pooled = pooled
-        label = rob_module.ROB_FILTERS[state.rob][0]
         self.panes["forest"].table = lambda: forest_table(pooled)
         # What the view shows is a function of the key: back at a setting (estimator A, B,
         # A...) it is drawn from the cache, not rebuilt. The plot goes first, the text after.
-        figure = self.analysis.figure(("forest", key), lambda: self.figure(state))
         self.panes["forest"].draw(figure, stem=self.stem(state))
         self._show_record(state)
+        texts, excluded = self.texts(state, pooled)
+        self.summary.value, self.heterogeneity.value = texts
+        self.excluded_line.value, self.excluded.value = excluded
+        self.built_for = key
+
+    def results(self, state: ViewState) -> tuple[Pooled, Any]:
+        """The pooled result and the forest figure :meth:`show` draws for the frequentist
+        ``state``, from the app's one cache (computed there on first use). With
+        :meth:`texts`, what a preheated kernel computes for the states one change away before
+        its viewer arrives (evidence.app.prefetch): the same keys, so a first change hits."""
+        q = state.question
+        key = (q, state.estimator, state.test, state.rob)
+        pooled = self.analysis.pooled(q, state.estimator, state.test, state.rob)
+        figure = self.analysis.figure(("forest", key), lambda: self.figure(state))
+        return pooled, figure
+
+    def texts(self, state: ViewState, pooled: Pooled) -> tuple[tuple[str, str], tuple[str, str]]:
+        """The summary and heterogeneity texts, and the not-in-the-plot line and list."""
+        q = state.question
+        key = (q, state.estimator, state.test, state.rob)
+        label = rob_module.ROB_FILTERS[state.rob][0]
         rob_lines = self.analysis.cached(  # per question and filter, not per estimator
             ("rob_lines", q, state.rob), lambda: rob_module.filter_lines(pooled.effects)
         )
-        self.summary.value, self.heterogeneity.value = self.analysis.cached(
+        texts = self.analysis.cached(
             ("compare_text", key),
             lambda: (self._summary(pooled, label, rob_lines), self._heterogeneity(pooled)),
         )
-        self.excluded_line.value, self.excluded.value = self.analysis.cached(  # per question
-            ("excluded", q, state.rob),  # and filter too
+        excluded = self.analysis.cached(  # per question and filter too
+            ("excluded", q, state.rob),
             lambda: (
                 f"<b>{escape(left_out_line(pooled.effects))}</b>",
                 self._excluded(pooled.effects),
             ),
         )
-        self.built_for = key
+        return texts, excluded
 
     @staticmethod
     def _summary(pooled: Pooled, rob_label: str = "", rob_lines: list[str] | None = None) -> str:
