@@ -36,13 +36,27 @@ async function render({ model, el }) {
       click: { curve: p.curveNumber, point: p.pointNumber, customdata: plain(p.customdata) },
     });
   };
+  // plotly.js compares layout.template and layout.meta by identity: a new object of either
+  // makes Plotly.react redraw the whole plot. Unchanged, they are handed over as the same
+  // objects as last time, so a change that leaves the data as it was (layout.datarevision)
+  // redraws only what changed (benchmarks/bench_redraw.py --keep).
+  let sentTemplate = null;
+  let template = null;
+  let meta = { json: undefined, value: undefined };
   const draw = () => {
     // Copies: plotly writes computed values (ranges, uids) into what it is given, and the
     // model's values must stay what the kernel sent.
     const fig = structuredClone(model.get("figure") || {});
     const layout = fig.layout || {};
-    const template = model.get("template");
-    if (template && Object.keys(template).length) layout.template = structuredClone(template);
+    const current = model.get("template");
+    if (current !== sentTemplate) {
+      sentTemplate = current;
+      template = current && Object.keys(current).length ? structuredClone(current) : null;
+    }
+    if (template) layout.template = template;
+    const metaJson = JSON.stringify(layout.meta);
+    if (metaJson === meta.json) layout.meta = meta.value;
+    else meta = { json: metaJson, value: layout.meta };
     const config = structuredClone(model.get("config") || {});
     queue = queue
       .then(() => Plotly.react(gd, fig.data || [], layout, config))
