@@ -200,8 +200,11 @@ def test_a_click_on_a_forest_row_opens_its_record_beside_the_plot(appraisal_data
     assert "data-citekey='alpha2010_trial'" in view.record.value
     assert "Table 2" in view.record.value
     # the record sits beside the plot (same row), above the list of arms not in the plot
-    (row,) = [c for c in view.box.children if view.forest_box in getattr(c, "children", ())]
-    side = row.children[row.children.index(view.forest_box) + 1]
+    # (the plot sits in its frame, where it scrolls sideways in a narrow window)
+    assert view.forest_scroll.children == (view.forest_box,)
+    assert view.forest_frame.children == (view.forest_scroll,)
+    (row,) = [c for c in view.box.children if view.forest_frame in getattr(c, "children", ())]
+    side = row.children[row.children.index(view.forest_frame) + 1]
     assert view.record in side.children
     # a point index that is not a study row, or no point, leaves the record alone
     click_point(view.forest, "studies", 999)

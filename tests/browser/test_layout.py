@@ -245,3 +245,71 @@ def test_claim_panel_states_the_audit_and_opens_it(page: Page, server: Server):
     )
     current = page.inner_text(".ev-appraisal-tab .lm-TabBar-tab.lm-mod-current").strip()
     assert current == "Claims"
+
+
+#: A window narrower than the forest plot's measured columns: the page itself, the plot's
+#: pane, the plot's drawing and its text.
+JS_NARROW = """() => {
+  const box = (el) => { const r = el.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, width: r.width}; };
+  const pane = document.querySelector('.ev-forest-scroll');
+  const gd = pane && pane.querySelector('.ev-forest .js-plotly-plot');
+  const menu = document.querySelector('.ev-forest .ev-download summary');
+  const svg = gd && gd.querySelector('svg.main-svg');
+  if (!gd || !svg || !gd.layout || !gd.layout.meta) return null;
+  const s = svg.getBoundingClientRect();
+  const texts = Array.from(gd.querySelectorAll('svg.main-svg text'))
+    .filter(t => t.textContent.trim() && t.getClientRects().length);
+  const cut = texts.filter(t => { const r = t.getBoundingClientRect();
+    return r.width > 0 && (r.left < s.left - 0.5 || r.right > s.right + 0.5); })
+    .map(t => t.textContent.slice(0, 40));
+  const page = document.scrollingElement;
+  return {w: window.innerWidth, pageScroll: page.scrollWidth - page.clientWidth,
+          minWidth: gd.layout.meta.min_width, svg: s.width, texts: texts.length, cut,
+          pane: box(pane), paneScroll: pane.scrollWidth - pane.clientWidth,
+          menu: menu ? box(menu) : null, sidebar: box(document.querySelector('.ev-sidebar')),
+          header: box(document.querySelector('.ev-claim-panel')),
+          tabbar: box(document.querySelector('.ev-tab > .lm-TabBar'))};
+}"""
+
+
+def test_a_narrow_window_scrolls_the_plot_in_its_pane_not_the_page(page: Page, server: Server):
+    """At 1024x700 the forest plot (about 870 px of measured columns) does not fit beside the
+    sidebar: it scrolls sideways inside its own pane, whole; the page does not scroll
+    sideways, so the sidebar, the header and the tabs stay put; the plot's Download menu
+    stays in view."""
+    open_landing(page, server, (1024, 700))
+
+    def problems(m: dict | None) -> list[str]:
+        if m is None:
+            return ["the forest plot is not drawn yet"]
+        out = []
+        if m["pageScroll"] > 0:
+            out.append(f"the page scrolls sideways by {m['pageScroll']} px")
+        if m["svg"] < m["minWidth"] - 0.5:
+            out.append(f"the plot is drawn {m['svg']} px wide, under its {m['minWidth']} px")
+        if m["paneScroll"] <= 0:
+            out.append("the plot's pane does not scroll: the plot is squeezed or the page moves")
+        if m["pane"]["right"] > m["w"] + 0.5:
+            out.append(f"the plot's pane reaches beyond the window: {m['pane']}")
+        for name in ("sidebar", "header", "tabbar", "menu"):
+            if m[name] is None:
+                out.append(f"no {name}")
+            elif m[name]["left"] < -0.5 or m[name]["right"] > m["w"] + 0.5:
+                out.append(f"the {name} is outside the window: {m[name]}")
+        if not m["texts"] or m["cut"]:
+            out.append(f"text clipped by the plot's edge: {m['cut']}")
+        return out
+
+    def check(_m: dict) -> list[str]:
+        return problems(page.evaluate(JS_NARROW))
+
+    wait_layout(page, check)
+    # the pane scrolls to the plot's right edge (its numbers and RoB column), the page stays
+    before = page.evaluate(JS_NARROW)
+    page.eval_on_selector(".ev-forest-scroll", "p => { p.scrollLeft = p.scrollWidth; }")
+    after = page.evaluate(JS_NARROW)
+    assert after["sidebar"] == before["sidebar"] and after["header"] == before["header"]
+    assert after["menu"] == before["menu"]  # pinned to the frame's visible corner
+    assert page.evaluate("() => window.scrollX") == 0
+    assert page.eval_on_selector(".ev-forest-scroll", "p => p.scrollLeft") > 0

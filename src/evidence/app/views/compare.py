@@ -84,9 +84,15 @@ class CompareView(BaseView):
         self.record = classed(W.HTML(HINT), "ev-record-panel")
         self.side = classed(W.VBox([self.record]), "ev-forest-side")
         self.selected: tuple[str, str] | None = None  # (citekey, arm) of the record shown
+        # The plot is never drawn narrower than its measured columns (the pane's min-width,
+        # FigurePane.draw); in a window too narrow for that it scrolls sideways inside
+        # forest_scroll, not the page (the sidebar and header stay put). The frame around it
+        # holds the Download menu in its visible top right corner (app.css).
+        self.forest_scroll = classed(W.Box([self.forest_box]), "ev-forest-scroll")
+        self.forest_frame = classed(W.Box([self.forest_scroll]), "ev-forest-frame")
         self.plot_row = classed(
             W.HBox(
-                [self.forest_box, self.side], layout=W.Layout(flex_flow="row wrap", width="100%")
+                [self.forest_frame, self.side], layout=W.Layout(flex_flow="row wrap", width="100%")
             ),
             "ev-plot-row",
         )
@@ -173,6 +179,12 @@ class CompareView(BaseView):
         unit = unit_of(self.pooled.question.outcome)
         return record_html(self.analysis.data, match.iloc[0], self.analysis.rob, unit)
 
+    def _fit_frame(self) -> None:
+        """The frame as wide as the plot's columns when the row has the room (the record
+        panel then wraps below it), else the row's width, the plot scrolling inside."""
+        narrowest = self.forest_box.layout.min_width
+        self.forest_frame.layout.min_width = f"min({narrowest}, 100%)" if narrowest else None
+
     @staticmethod
     def stem(state: ViewState) -> str:
         """Download file names: what the plot shows (the browser adds the date)."""
@@ -200,6 +212,7 @@ class CompareView(BaseView):
         # A...) it is drawn from the cache, not rebuilt. The plot goes first, the text after.
         self.panes["forest"].draw(figure, stem=self.stem(state))
         self._show_record(state)
+        self._fit_frame()
         texts, excluded = self.texts(state, pooled)
         self.summary.value, self.heterogeneity.value = texts
         self.excluded_line.value, self.excluded.value = excluded
