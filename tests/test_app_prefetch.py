@@ -154,3 +154,27 @@ def test_an_app_without_the_compare_view_prefetches_nothing(data):
     app = App(data, views=("studies",))
     assert Prefetcher(app).run() == 0
     assert "compare" not in app.built
+
+
+def test_a_kernel_prefetch_ends_by_freezing_what_is_left():
+    """In a kernel (its own process: here a subprocess, so the test session is not frozen) the
+    last step collects the garbage and freezes the objects left (gc.freeze), so that the
+    collector's full passes during the viewer's changes walk only what they made."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, sys\n"
+        "from evidence.app import App\n"
+        "from evidence.app.prefetch import Prefetcher\n"
+        f"app = App.start({str(ROOT)!r})\n"
+        "p = Prefetcher(app, settle=True)\n"
+        "n = p.run()\n"
+        "assert n > 30 and p.frozen and gc.get_freeze_count() > 10000, gc.get_freeze_count()\n"
+        "app.change('estimator', 'DL')\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -209,7 +209,7 @@ class App:
         if query is None:
             from evidence.app import prefetch
 
-            idle = prefetch.Prefetcher(self).step if prefetch.enabled() else None
+            idle = prefetch.Prefetcher(self, settle=True).step if prefetch.enabled() else None
             query = request_query_string(idle=idle)
         state, notices = parse_query(query, self.study_keys, self.record_keys)
         if self.controls.changed_more(state):  # a link with folded settings shows them
