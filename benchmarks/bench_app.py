@@ -369,6 +369,10 @@ def control_latencies(
     its two values, 0.4 s apart: ms from the change until the plot's DOM changed and a frame
     was painted (None: no change in 15 s); by page name, then control."""
     out: dict[str, dict[str, list[float | None]]] = {name: {} for name in pages}
+    for page in pages.values():  # the folded settings join the page when opened, as a person does
+        if page.locator(".ev-more").count() and not page.locator(".ev-estimator").count():
+            page.click(".ev-more")
+            page.wait_for_selector(".ev-estimator select", timeout=TIMEOUT_MS)
     for control, selector, kind, values in controls:
         for name in pages:
             out[name][control] = []

@@ -140,6 +140,7 @@ def test_one_sidebar_beside_the_views_that_use_it(app: App):
 def test_more_settings_counts_what_it_folds_and_a_link_unfolds_it(app: App):
     button, folded = app.controls.more_button, app.controls.more
     assert button.description == "More settings" and folded.layout.display == "none"
+    assert folded.children == ()  # not in the page until opened: no browser views for them
     app.change("estimator", "DL")
     app.change("design", "rct")
     assert button.description == "More settings (2 changed)"
@@ -148,3 +149,4 @@ def test_more_settings_counts_what_it_folds_and_a_link_unfolds_it(app: App):
     assert button.description == "More settings" and button.value is False
     app.apply_url("rob=exclude-high")
     assert button.value is True and folded.layout.display is None
+    assert app.controls.widgets["rob"] in folded.children

@@ -102,8 +102,12 @@ def test_page_loads_with_one_row_per_included_study(page: Page, server: Server, 
     summary = page.inner_text(".ev-summary")
     assert "MSC+HSC: no usable" in summary and "indirect" in summary
     assert "not reported" in page.inner_text(".ev-excluded")
-    # stable hooks on every control
-    for name in ("outcome", "estimator", "test", "groups", "design", "confidence", "corr"):
+    # stable hooks on every control; the folded ones join the page when "More settings" opens
+    for name in ("outcome", "effect", "window", "groups"):
+        assert page.locator(f".ev-{name}").count() == 1, name
+    assert page.locator(".ev-estimator").count() == 0  # folded: not drawn until asked for
+    show_more(page)
+    for name in ("estimator", "test", "design", "confidence", "corr"):
         assert page.locator(f".ev-{name}").count() == 1, name
     assert page.locator(".ev-sidebar").is_visible()
     print(f"forest drawn {seconds:.2f} s after navigation")

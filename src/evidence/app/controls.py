@@ -225,10 +225,9 @@ class Controls:
             "more",
         )
         self.more_button.observe(self._more_toggled, names="value")
-        self.more = _classed(
-            W.VBox([self.widgets[name] for name in MORE], layout=W.Layout(display="none")),
-            "more-settings",
-        )
+        # Filled when first opened: a control out of the page has a model but no view, and a
+        # page that never opens them (most) draws 11 widgets fewer.
+        self.more = _classed(W.VBox([], layout=W.Layout(display="none")), "more-settings")
         self.box = _classed(
             W.VBox(
                 [
@@ -245,6 +244,8 @@ class Controls:
 
     def _more_toggled(self, change: dict) -> None:
         shown = change["new"] is True
+        if shown and not self.more.children:
+            self.more.children = tuple(self.widgets[name] for name in MORE)
         self.more.layout.display = None if shown else "none"
         self.more_button.icon = "chevron-up" if shown else "chevron-down"
 
