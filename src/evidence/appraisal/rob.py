@@ -474,9 +474,16 @@ def sensitivity_filter(
         if value is None or value == NOT_APPLICABLE:
             if keep_not_assessed:
                 kept.append(key)
-        elif value not in dropped:
+        elif not left_out(value, dropped):
             kept.append(key)
     return kept
+
+
+def left_out(judgement: str | None, dropped: set[str]) -> bool:
+    """Whether a study judged ``judgement`` (None: no record) is left out by a filter that drops
+    ``dropped``: the one rule of :func:`sensitivity_filter` and :func:`filter_effects`. Studies
+    without a judgement, or whose tool does not apply, are never left out by it."""
+    return judgement is not None and judgement != NOT_APPLICABLE and judgement in dropped
 
 
 def kept_studies(rob: pd.DataFrame, citekeys: Iterable[str], level: str = "all") -> set[str]:
@@ -507,10 +514,9 @@ def filter_effects(effects: pd.DataFrame, rob: pd.DataFrame, level: str = "all")
     out = effects.copy()
     citekeys = out["citekey"].tolist()
     out["rob"] = [judgement.get(k, NOT_ASSESSED) for k in citekeys]
-    dropped = set(exclude)  # as sensitivity_filter: unjudged and not-applicable studies stay
-    verdicts = [judgement.get(k) for k in citekeys]
+    dropped = set(exclude)
     hit = out["included"].to_numpy() & np.array(
-        [j is not None and j != NOT_APPLICABLE and j in dropped for j in verdicts], dtype=bool
+        [left_out(judgement.get(k), dropped) for k in citekeys], dtype=bool
     )
     if hit.any():
         out.loc[hit, "included"] = False
