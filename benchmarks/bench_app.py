@@ -369,10 +369,6 @@ def control_latencies(
     its two values, 0.4 s apart: ms from the change until the plot's DOM changed and a frame
     was painted (None: no change in 15 s); by page name, then control."""
     out: dict[str, dict[str, list[float | None]]] = {name: {} for name in pages}
-    for page in pages.values():  # the folded settings join the page when opened, as a person does
-        if page.locator(".ev-more").count() and not page.locator(".ev-estimator").count():
-            page.click(".ev-more")
-            page.wait_for_selector(".ev-estimator select", timeout=TIMEOUT_MS)
     for control, selector, kind, values in controls:
         for name in pages:
             out[name][control] = []
@@ -491,6 +487,10 @@ def open_page(browser, server: Server, selector: str):
     context, page = new_page(browser, [])
     page.goto(server.url, wait_until="commit", timeout=TIMEOUT_MS)
     page.wait_for_selector(selector, timeout=TIMEOUT_MS)
+    # The sidebar's folded settings join the page when opened, as a person opens them.
+    if page.locator(".ev-more").count() and not page.locator(".ev-estimator").count():
+        page.click(".ev-more")
+        page.wait_for_selector(".ev-estimator select", timeout=TIMEOUT_MS)
     page.wait_for_timeout(500)
     return context, page
 
