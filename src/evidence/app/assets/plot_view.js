@@ -69,30 +69,11 @@ async function render({ model, el }) {
       .catch((error) => console.error("evidence plot:", error));
     return queue;
   };
-  // The plot follows its container's width, not only the window's: a new figure can change
-  // the pane's min-width (the forest's measured columns) and a neighbour's content the room
-  // left, and a plot kept at its old width is cut at the frame's edge until a window resize.
-  let pending = false;
-  const refit = () => {
-    pending = false;
-    const full = gd._fullLayout;
-    if (full && el.isConnected && el.clientWidth > 0 && Math.abs(el.clientWidth - full.width) > 1) {
-      queue = queue.then(() => Plotly.Plots.resize(gd)).catch(() => {});
-    }
-  };
-  const observer = new ResizeObserver(() => {
-    if (!pending) {
-      pending = true;
-      requestAnimationFrame(refit);
-    }
-  });
-  observer.observe(el);
   model.on("change:figure", draw);
   model.on("change:template", draw);
   model.on("change:config", draw);
   await draw();
   return () => {
-    observer.disconnect();
     model.off("change:figure", draw);
     model.off("change:template", draw);
     model.off("change:config", draw);
