@@ -313,3 +313,38 @@ def test_a_narrow_window_scrolls_the_plot_in_its_pane_not_the_page(page: Page, s
     assert after["menu"] == before["menu"]  # pinned to the frame's visible corner
     assert page.evaluate("() => window.scrollX") == 0
     assert page.eval_on_selector(".ev-forest-scroll", "p => p.scrollLeft") > 0
+
+
+#: The forest plot drawn as wide as its frame (at 1600 px the row has room for its measured
+#: columns, so nothing scrolls; a change of outcome can change the room the plot has).
+JS_FITS = """() => { const svg = document.querySelector('.ev-forest .main-svg');
+  const frame = document.querySelector('.ev-forest-scroll');
+  if (!svg || !frame) return false;
+  return Math.abs(svg.getBoundingClientRect().width - frame.clientWidth) <= 1; }"""
+
+
+def test_the_plot_follows_its_pane_after_in_place_changes(page: Page, server: Server):
+    """Each outcome, changed in place, is drawn at its pane's width, as a fresh page draws it:
+    a plot kept at the previous figure's width was cut at the frame's edge (RoB column)."""
+    open_landing(page, server, (1600, 1000))
+    count = page.eval_on_selector(".ev-outcome select", "s => s.options.length")
+    for index in [i for other in range(1, count) for i in (other, 0)]:  # each from the first
+        before = page.evaluate(
+            "() => document.querySelector('.ev-forest .js-plotly-plot').layout.title.text"
+        )
+        if page.eval_on_selector(".ev-outcome select", "s => s.selectedIndex") == index:
+            continue
+        page.select_option(".ev-outcome select", index=index)
+        page.wait_for_function(
+            "(t) => document.querySelector('.ev-forest .js-plotly-plot').layout.title.text != t",
+            arg=before,
+            timeout=NAV_TIMEOUT,
+        )
+        try:
+            page.wait_for_function(JS_FITS, timeout=NAV_TIMEOUT)
+        except Exception as exc:  # say which outcome, with the widths seen
+            widths = page.evaluate(
+                "() => [document.querySelector('.ev-forest .main-svg').getBoundingClientRect()"
+                ".width, document.querySelector('.ev-forest-scroll').clientWidth]"
+            )
+            raise AssertionError(f"outcome #{index}: plot and frame widths {widths}") from exc

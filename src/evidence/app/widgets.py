@@ -352,9 +352,7 @@ class FigurePane:
         self.box.layout.display = None
         # A figure that knows its narrowest width (the forest's measured columns) never gets
         # less: a neighbour wraps below it, or the page scrolls, instead of its text clipping.
-        meta = fig.layout.meta
-        narrowest = meta.get("min_width") if isinstance(meta, dict) else None
-        self.box.layout.min_width = f"{int(narrowest)}px" if narrowest else None
+        self.box.layout.min_width = narrowest(fig)
         self.stem = stem or self.stem
         if self.menu is not None:
             self.menu.stem = self.stem
@@ -372,6 +370,14 @@ class FigurePane:
         """Nothing to show (a fresh page would have no plot here): hide the box, keeping the
         plot's view for the next :meth:`draw` (see :func:`show_only`)."""
         self.box.layout.display = "none"
+
+
+def narrowest(fig: go.Figure) -> str | None:
+    """The CSS width a figure never gets less than (its measured columns, the forest's
+    ``layout.meta["min_width"]``), or None when it has none."""
+    meta = fig.layout.meta
+    width = meta.get("min_width") if isinstance(meta, dict) else None
+    return f"{int(width)}px" if width else None
 
 
 def slug(*parts: str) -> str:

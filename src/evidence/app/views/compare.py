@@ -23,6 +23,7 @@ from evidence.app.widgets import (
     FigurePane,
     PlotView,
     classed,
+    narrowest,
     show_only,
     slug,
 )
@@ -179,11 +180,15 @@ class CompareView(BaseView):
         unit = unit_of(self.pooled.question.outcome)
         return record_html(self.analysis.data, match.iloc[0], self.analysis.rob, unit)
 
-    def _fit_frame(self) -> None:
+    def _fit_frame(self, figure: go.Figure) -> None:
         """The frame as wide as the plot's columns when the row has the room (the record
-        panel then wraps below it), else the row's width, the plot scrolling inside."""
-        narrowest = self.forest_box.layout.min_width
-        self.forest_frame.layout.min_width = f"min({narrowest}, 100%)" if narrowest else None
+        panel then wraps below it), else the row's width, the plot scrolling inside.
+
+        Called before the figure is drawn: plotly.js takes its width from its container when
+        it draws (and again only on a window resize), so a frame resized after the drawing
+        left the plot at the previous figure's width, cut at the frame's edge."""
+        width = narrowest(figure)
+        self.forest_frame.layout.min_width = f"min({width}, 100%)" if width else None
 
     @staticmethod
     def stem(state: ViewState) -> str:
@@ -210,9 +215,9 @@ class CompareView(BaseView):
         self.panes["forest"].table = lambda: forest_table(pooled)
         # What the view shows is a function of the key: back at a setting (estimator A, B,
         # A...) it is drawn from the cache, not rebuilt. The plot goes first, the text after.
+        self._fit_frame(figure)  # first: the plot is drawn at its frame's width
         self.panes["forest"].draw(figure, stem=self.stem(state))
         self._show_record(state)
-        self._fit_frame()
         texts, excluded = self.texts(state, pooled)
         self.summary.value, self.heterogeneity.value = texts
         self.excluded_line.value, self.excluded.value = excluded
