@@ -125,3 +125,20 @@ def test_reproduce_in_r_gives_the_views_script_data_and_results(page: Page, serv
     expected = files["meld_change/meld_change.expected.csv"].splitlines()
     assert expected[0] == "group,k,estimate,ci_lb,ci_ub,tau2,pi_lb,pi_ub"
     assert any(line.startswith("MSC,1,") for line in expected)
+
+
+def test_modebar_camera_names_the_plot_shown_after_a_change(page: Page, server: Server):
+    """The modebar's camera downloads a file named after the plot on screen, also after an
+    in-place change (the name reaches plotly.js without redrawing the plot, plot_view.js)."""
+    open_dashboard(page, server.url)
+    wait_title(page, "MELD score")
+    # plotly.js builds a plot's SVG anew only for a new config (newPlot): the file name is
+    # not one, so the plot is updated in place (one Plotly.react), its SVG element kept
+    page.evaluate(f"() => {{ document.querySelector('{PLOT} .main-svg').dataset.evKept = '1'; }}")
+    select_outcome(page, "albumin")
+    wait_title(page, "Albumin")
+    assert page.evaluate(f"() => document.querySelector('{PLOT} .main-svg').dataset.evKept") == "1"
+    page.hover(PLOT)  # the modebar shows on hover
+    with page.expect_download(timeout=60_000) as info:
+        page.click(f'{PLOT} .modebar-btn[data-title^="Download plot"]')
+    assert info.value.suggested_filename == "forest_albumin_change-from-baseline.svg"

@@ -139,11 +139,16 @@ class PlotView(anywidget.AnyWidget):
         """The traces of the figure last drawn."""
         return tuple(self.fig.data) if self.fig is not None else ()
 
-    def draw(self, fig: go.Figure) -> None:
-        """Show ``fig`` (the browser's Plotly.react finds what changed)."""
+    def draw(self, fig: go.Figure, config: dict[str, Any] | None = None) -> None:
+        """Show ``fig`` (the browser's Plotly.react finds what changed), with plotly's
+        ``config`` when given."""
         figure, template = figure_json(fig)
         self.fig = fig
-        with self.hold_sync():  # one message
+        # One message: the browser draws once per message, and a config sent on its own
+        # would redraw the old figure first (a whole extra Plotly.react per change).
+        with self.hold_sync():
+            if config is not None:
+                self.config = config  # equal to the last: not sent
             self.template = template  # equal to the last: not sent
             self.figure = figure
 
@@ -357,8 +362,7 @@ class FigurePane:
         if self.menu is not None:
             self.menu.stem = self.stem
         if self.widget is not None:
-            self.widget.config = export_config(self.stem, "svg")  # equal: not sent
-            self.widget.draw(fig)
+            self.widget.draw(fig, export_config(self.stem, "svg"))
             return
         self.widget = plot_view(fig, self.stem)
         for callback in self._click_callbacks:

@@ -58,6 +58,14 @@ async function render({ model, el }) {
     if (metaJson === meta.json) layout.meta = meta.value;
     else meta = { json: metaJson, value: layout.meta };
     const config = structuredClone(model.get("config") || {});
+    // plotly.js redraws from scratch (newPlot, then react) when the config differs from the
+    // last; the modebar reads its file name from the plot's context only when clicked, so a
+    // new name goes there and alone never costs a redraw (the file name is not drawn).
+    const name = config.toImageButtonOptions && config.toImageButtonOptions.filename;
+    const context = gd._context;
+    if (name !== undefined && context && context.toImageButtonOptions) {
+      context.toImageButtonOptions = { ...context.toImageButtonOptions, filename: name };
+    }
     queue = queue
       .then(() => Plotly.react(gd, fig.data || [], layout, config))
       .then(() => {
@@ -69,14 +77,26 @@ async function render({ model, el }) {
       .catch((error) => console.error("evidence plot:", error));
     return queue;
   };
-  model.on("change:figure", draw);
-  model.on("change:template", draw);
-  model.on("change:config", draw);
+  // One message may change several of figure, template and config (PlotView.draw sends
+  // them together): each fires its event, and all of them make one draw.
+  let pending = null;
+  const redraw = () => {
+    if (!pending) {
+      pending = Promise.resolve().then(() => {
+        pending = null;
+        return draw();
+      });
+    }
+    return pending;
+  };
+  model.on("change:figure", redraw);
+  model.on("change:template", redraw);
+  model.on("change:config", redraw);
   await draw();
   return () => {
-    model.off("change:figure", draw);
-    model.off("change:template", draw);
-    model.off("change:config", draw);
+    model.off("change:figure", redraw);
+    model.off("change:template", redraw);
+    model.off("change:config", redraw);
     Plotly.purge(gd);
   };
 }
