@@ -245,6 +245,17 @@ def test_crafted_section_and_tool_values(app):
     assert app.state == before
 
 
+def test_flow_section_follows_the_sidebar_design_filter(fixture_app):
+    app = fixture_app
+    app.apply_url("tab=appraisal&section=flow&design=controlled")
+    view = app.appraisal
+    text = " ".join(a.text for a in view.figures["flow-plot"].fig.layout.annotations)
+    assert "Design excluded by the filter (n = 1)" in text
+    subtitle = view.figures["flow-plot"].fig.layout.title.text  # the settings under the title
+    assert "controlled studies" in subtitle
+    assert "design excluded by the filter" in view.flow_text.value
+
+
 def test_study_links_open_the_studies_view(fixture_app):
     app = fixture_app
     app.change("tab", "appraisal")

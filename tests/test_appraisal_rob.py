@@ -137,6 +137,25 @@ def test_flow_diagram_shows_the_counts(data):
     assert len(fig.layout.shapes) >= 6
 
 
+def test_flow_follows_the_design_filter(data):
+    """A study whose design the filter leaves out is excluded for that reason, as the pooled
+    analyses leave it out, and no outcome counts it."""
+    from evidence.compare import Question, effects
+
+    every = flow.counts(data).records.set_index("citekey")
+    assert every.at["gamma2012_series", "stage"] == "included"  # single-arm, with numbers
+    for design in ("controlled", "rct"):
+        counts = flow.counts(data, design=design)
+        records = counts.records.set_index("citekey")
+        assert records.at["gamma2012_series", "reason"] == "design excluded by the filter"
+        assert records.at["alpha2010_trial", "stage"] == "included"  # an RCT
+        assert all("gamma2012_series" not in keys for keys in counts.per_outcome["citekeys"])
+        assert counts.n("excluded:design excluded by the filter") == 1
+        frame = effects(data, Question(design=design))
+        assert "gamma2012_series" not in set(frame.loc[frame["included"], "citekey"])
+    assert flow.counts(data).n("excluded:design excluded by the filter") == 0
+
+
 # --- the risk-of-bias filter of the Compare view ------------------------------------------------
 
 

@@ -7,10 +7,11 @@ in this order, or included:
 1. animal study;
 2. no extractable numbers (the entry's ``no_numbers`` reason);
 3. numbers below the confidence filter (e.g. only seed-only numbers);
-4. population excluded by the population filter;
-5. cell group not compared (e.g. whole bone marrow only);
-6. numbers not poolable (only p values, no spread, or outcomes outside the pooled ones);
-7. included: at least one arm enters at least one pooled comparison.
+4. design excluded by the design filter (e.g. a single-arm study under "controlled studies");
+5. population excluded by the population filter;
+6. cell group not compared (e.g. whole bone marrow only);
+7. numbers not poolable (only p values, no spread, or outcomes outside the pooled ones);
+8. included: at least one arm enters at least one pooled comparison.
 
 "Included per outcome" counts studies that enter the pooled comparison of that outcome (either
 effect type). The registry is the record set: there is no database search behind it, so the
@@ -32,6 +33,7 @@ REASONS = (
     "animal study",
     "no extractable numbers",
     "numbers below the confidence filter",
+    "design excluded by the filter",
     "population excluded by the filter",
     "cell group not compared",
     "numbers not poolable",
@@ -64,12 +66,14 @@ def counts(
     outcomes: Iterable[str] = GRADE_OUTCOMES,
     groups: Iterable[str] = GRADE_GROUPS,
     confidence: str = DEFAULT_CONFIDENCE,
+    design: str = "all",
     population: str = "all",
     window: str = "latest",
 ) -> FlowCounts:
     """Place every registry entry in the flow, with the filters the pooled analyses use."""
     from evidence.compare import (
         CONFIDENCE_FILTERS,
+        DESIGN_FILTERS,
         OUTCOME_LABELS,
         POPULATION_FILTERS,
         Question,
@@ -87,6 +91,7 @@ def counts(
                 effect=effect,
                 groups=groups,
                 confidence=confidence,
+                design=design,
                 population=population,
                 window=window,
             )
@@ -96,6 +101,7 @@ def counts(
         included |= set(keys)
 
     allowed = CONFIDENCE_FILTERS[confidence][1]
+    designs = DESIGN_FILTERS[design][1]
     populations = POPULATION_FILTERS[population][1]
     numbers = dataset.outcomes
     arm_groups = dataset.arms.groupby("citekey")["group"].agg(set)
@@ -111,6 +117,8 @@ def counts(
             stage, reason = "excluded", "no extractable numbers"
         elif not rows["confidence"].isin(allowed).any():
             stage, reason = "excluded", "numbers below the confidence filter"
+        elif designs is not None and study.design not in designs:
+            stage, reason = "excluded", "design excluded by the filter"
         elif populations is not None and study.population not in populations:
             stage, reason = "excluded", "population excluded by the filter"
         elif not (arm_groups.get(key, set()) & set(groups)):

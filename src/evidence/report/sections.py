@@ -258,7 +258,14 @@ def appraisal_section(
     tables["summary_of_findings"] = sof
 
     page.heading(2, "Study flow", "flow")
-    counts = flow.counts(data, confidence=settings.base.confidence, window=settings.base.window)
+    base = settings.base
+    counts = flow.counts(
+        data,
+        confidence=base.confidence,
+        design=base.design,
+        population=base.population,
+        window=base.window,
+    )
     page.figure(flow_diagram(counts.boxes, counts.per_outcome), "study-flow")
     tables["flow"] = counts.boxes
 

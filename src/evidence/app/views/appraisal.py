@@ -23,7 +23,7 @@ from evidence.app.views.certainty import CertaintySection
 from evidence.app.views.claims import ClaimsSection
 from evidence.app.views.links import StudyLinks
 from evidence.app.widgets import FigurePane, classed
-from evidence.compare import CONFIDENCE_FILTERS, POPULATION_FILTERS, WINDOWS
+from evidence.compare import CONFIDENCE_FILTERS, DESIGN_FILTERS, POPULATION_FILTERS, WINDOWS
 
 #: The tool names of evidence.appraisal.schema, by the URL value of the Tool control.
 TOOL_NAMES = {"all": None, "rob2": "RoB 2", "robins-i": "ROBINS-I"}
@@ -211,17 +211,18 @@ class AppraisalView(BaseView):
 
         q = state.question
         counts = self.analysis.cached(
-            ("flow", q.confidence, q.population, q.window, q.groups),
+            ("flow", q.confidence, q.design, q.population, q.window, q.groups),
             lambda: F.counts(
                 self.data,
                 groups=q.groups,
                 confidence=q.confidence,
+                design=q.design,
                 population=q.population,
                 window=q.window,
             ),
         )
         settings = (
-            f"{CONFIDENCE_FILTERS[q.confidence][0]} \u00b7 "
+            f"{CONFIDENCE_FILTERS[q.confidence][0]} \u00b7 {DESIGN_FILTERS[q.design][0]} \u00b7 "
             f"{POPULATION_FILTERS[q.population][0]} \u00b7 {WINDOWS[q.window][0]} \u00b7 "
             f"{', '.join(q.groups)}"
         )
