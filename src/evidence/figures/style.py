@@ -8,6 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from evidence.figures import validators
+
+# Before any figure module builds a figure (they all import this module): plotly's own
+# validator table is 8 MB of Python objects in every process that draws.
+validators.install()
+
 FONT_FAMILY = "Arial, Helvetica, sans-serif"  # present everywhere; no web font to fetch
 FONT_SIZE = 16  # body text readable from the back of a seminar room
 TICK_SIZE = 15
