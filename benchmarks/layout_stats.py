@@ -29,8 +29,10 @@ SOURCE_SUFFIXES = (".py", ".css", ".js", ".j2")
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vocab", ("vocab.py",)),
     ("data", ("data/", "dataset.py", "schema.py", "units.py", "escaping.py", "__init__.py")),
-    ("registry/authoring", ("registry.py", "authoring.py", "inventory.py", "citations.py",
-                            "changes.py")),
+    (
+        "registry/authoring",
+        ("registry.py", "storage.py", "authoring.py", "inventory.py", "citations.py", "changes.py"),
+    ),
     ("effects", ("effects.py",)),
     ("meta", ("meta/",)),
     ("analysis", ("analysis/", "compare.py", "bayesian.py", "robustness.py", "text/")),

@@ -172,11 +172,11 @@ def test_failed_write_writes_nothing_and_names_the_file(valid_copy, monkeypatch,
     naming the file (issue 13: it used to name none)."""
     import errno
 
-    from evidence import registry
+    from evidence import storage
 
     before = snapshot(valid_copy)
     calls = []
-    real = registry._write_temp
+    real = storage._write_temp
 
     def flaky(path, text):
         calls.append(path)
@@ -184,7 +184,7 @@ def test_failed_write_writes_nothing_and_names_the_file(valid_copy, monkeypatch,
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(path, text)
 
-    monkeypatch.setattr(registry, "_write_temp", flaky)
+    monkeypatch.setattr(storage, "_write_temp", flaky)
     code = add(valid_copy, *DESCRIPTORS, "--arm", "MSC=MSC:15")
     assert code == 2
     err = capsys.readouterr().err

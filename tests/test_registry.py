@@ -13,15 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from evidence.registry import (
-    UnreadableFile,
     append_entry,
     parse_registry,
     read_registry,
     render,
     replace_entry,
     save,
-    write_atomic,
 )
+from evidence.storage import UnreadableFile, write_atomic
 
 from .conftest import FIXTURES, ROOT, examples
 
@@ -139,7 +138,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr("evidence.registry.os.replace", broken_replace)
+    monkeypatch.setattr("evidence.storage.os.replace", broken_replace)
     with pytest.raises(OSError):
         save(grown)
     assert path.read_text(encoding="utf-8") == "@article{a1,\n  title = {Old},\n}\n"

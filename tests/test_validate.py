@@ -11,8 +11,8 @@ import pytest
 import evidence
 from evidence.cli import main
 from evidence.dataset import validate
-from evidence.registry import UnreadableFile
 from evidence.schema import DatasetError
+from evidence.storage import UnreadableFile
 
 from .conftest import FIXTURES
 

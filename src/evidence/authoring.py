@@ -2,7 +2,7 @@
 
 :func:`plan_add` builds a :class:`Change` (new text for each file, nothing written yet) or raises
 :class:`AddRefused` with every problem found; :func:`apply` writes a change as one: all files or
-none (see :func:`evidence.registry.commit`). Hold :func:`evidence.registry.dataset_lock` from
+none (see :func:`evidence.storage.commit`). Hold :func:`evidence.storage.dataset_lock` from
 ``plan_add`` to ``apply``, so that two adds at once cannot lose a study. The bib
 file gets the new entry appended, every other byte untouched; ``data/arms.csv`` and
 ``data/outcomes.csv`` get template rows whose blanks ``evidence validate`` then lists as the
@@ -26,16 +26,9 @@ from bibtexparser import model
 from evidence import schema
 from evidence.data.grammar import MAX_COUNT, is_timepoint
 from evidence.dataset import BIB_FILE, bib_problems, normalise_doi
-from evidence.registry import (
-    Registry,
-    append_entry,
-    commit,
-    failure_reason,
-    read_registry,
-    read_text,
-    render,
-)
+from evidence.registry import Registry, append_entry, failure_reason, read_registry, render
 from evidence.schema import ARMS_TABLE, OUTCOMES_TABLE, Problem, split_list
+from evidence.storage import commit, read_text
 from evidence.vocab import DEFAULT_OUTCOME
 
 TITLE_SIMILARITY = 0.9  # above this two titles are taken for the same report

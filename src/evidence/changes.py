@@ -18,8 +18,8 @@ import pandas as pd
 
 from evidence.compare import OUTCOME_LABELS, Question, effects, pool, to_display
 from evidence.dataset import BIB_FILE, Dataset, DatasetError, load
-from evidence.registry import UnreadableFile
 from evidence.schema import ARMS_TABLE, EXTERNAL_TABLE, OUTCOMES_TABLE
+from evidence.storage import UnreadableFile
 from evidence.vocab import DEFAULT_GROUPS, MAIN_OUTCOMES
 
 DATA_FILES = (BIB_FILE, ARMS_TABLE.path, OUTCOMES_TABLE.path, EXTERNAL_TABLE.path)

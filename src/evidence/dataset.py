@@ -29,7 +29,7 @@ from evidence.data.tables import (
     read_table,
     row_problems,
 )
-from evidence.registry import UnreadableFile
+from evidence.storage import UnreadableFile
 
 __all__ = [
     "BIB_FILE",

@@ -40,7 +40,8 @@ def validate(root: Path | str = ".") -> list[Problem]:
     """
     from evidence.appraisal import claims, grade, rob
     from evidence.dataset import BIB_FILE
-    from evidence.registry import UnreadableFile, read_registry
+    from evidence.registry import read_registry
+    from evidence.storage import UnreadableFile
 
     root = Path(root)
     try:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from evidence import vocab
 from evidence.dataset import BIB_FILE, Table, read_table
-from evidence.registry import Registry, UnreadableFile
+from evidence.registry import Registry
 from evidence.schema import FieldSpec, Problem, TableSpec
+from evidence.storage import UnreadableFile
 from evidence.vocab import DEFAULT_GROUPS, MAIN_OUTCOMES
 
 # Risk-of-bias tools and judgements are evidence.vocab's (aliases keep the names importable here).

@@ -37,7 +37,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from evidence.registry import UnreadableFile
+    from evidence.storage import UnreadableFile
 
     try:
         return args.run(args)

@@ -39,7 +39,7 @@ def locked(root: Path, command: str, *, write: bool = False) -> Iterator[None]:
     """Hold the dataset's lock (a writer from its first read to its last rename; a reader while
     it reads, so it never sees half of another command's change), after finishing or undoing
     what an interrupted command left, and saying so."""
-    from evidence.registry import dataset_lock, recover
+    from evidence.storage import dataset_lock, recover
 
     with dataset_lock(root, required=write) as held:
         if held:

@@ -68,7 +68,7 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
 def _read_stdin() -> str:
     """Standard input as UTF-8; undecodable bytes are an unreadable input (exit 2), not text
     with surrogates that fails when the bib is written."""
-    from evidence.registry import UnreadableFile
+    from evidence.storage import UnreadableFile
 
     buffer = getattr(sys.stdin, "buffer", None)
     if buffer is None:  # already text (a test's StringIO)
@@ -86,7 +86,7 @@ def _read_stdin() -> str:
 def _add(args: argparse.Namespace) -> int:
     from evidence import authoring
     from evidence.dataset import validate
-    from evidence.registry import ChangedUnderneath, read_text
+    from evidence.storage import ChangedUnderneath, read_text
 
     if args.snippet == "-":
         snippet, source = _read_stdin(), "<stdin>"
@@ -245,7 +245,7 @@ def _diff(args: argparse.Namespace) -> int:
         print(changes.markdown(log), end="")
     if args.html:
         from evidence.figures.changes import change_page
-        from evidence.registry import write_atomic
+        from evidence.storage import write_atomic
 
         html = change_page(log.studies, log.numbers, log.pooled, log.revision)
         write_atomic(args.html, html)

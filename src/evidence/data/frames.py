@@ -99,7 +99,7 @@ def _read(root: Path) -> _Raw:
 def validate(root: Path | str = ".") -> list[Problem]:
     """Every problem in the dataset at ``root``, errors and warnings, in file order.
 
-    Raises :class:`~evidence.registry.UnreadableFile` when a file is missing or not UTF-8.
+    Raises :class:`~evidence.storage.UnreadableFile` when a file is missing or not UTF-8.
     """
     return list(_read(Path(root)).problems)
 
@@ -108,7 +108,7 @@ def load(root: Path | str = ".") -> Dataset:
     """Load and validate the dataset at ``root``.
 
     Raises :class:`~evidence.data.problems.DatasetError` (listing every error) if the data has
-    errors, and :class:`~evidence.registry.UnreadableFile` if a file cannot be read.
+    errors, and :class:`~evidence.storage.UnreadableFile` if a file cannot be read.
     """
     root = Path(root)
     raw = _read(root)

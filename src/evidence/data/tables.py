@@ -13,7 +13,7 @@ from pathlib import Path
 from evidence.data.fields import FieldSpec, TableSpec
 from evidence.data.grammar import CONTROL, control_character
 from evidence.data.problems import Problem, Reporter
-from evidence.registry import read_text
+from evidence.storage import read_text
 
 
 @dataclass(frozen=True)

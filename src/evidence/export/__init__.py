@@ -15,18 +15,14 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from evidence.storage import umask
+
 #: The file that marks a folder as written by an export, so a rerun may replace it.
 MANIFEST = "export.json"
 
 
 class ExportError(Exception):
     """An export that cannot be written where asked (the CLI's usage error, exit 2)."""
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def check_target(out: Path, marker: str = MANIFEST) -> None:
@@ -68,7 +64,7 @@ def write_folder(files: Mapping[str, bytes | str], out: Path, marker: str = MANI
             data = content.encode("utf-8") if isinstance(content, str) else content
             path.write_bytes(data)
         # mkdtemp makes the folder private (0700); an export is meant to be shared.
-        mode = 0o777 & ~_umask()
+        mode = 0o777 & ~umask()
         for folder in [tmp, *(p for p in tmp.rglob("*") if p.is_dir())]:
             folder.chmod(mode)
         if out.exists():

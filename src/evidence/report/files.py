@@ -14,7 +14,7 @@ from evidence.report.settings import Report
 
 
 def write_html(report: Report, path: Path) -> None:
-    from evidence.registry import write_atomic
+    from evidence.storage import write_atomic
 
     write_atomic(Path(path), report.html)
 
@@ -50,7 +50,7 @@ def write_tables(report: Report, directory: Path) -> list[Path]:
     import shutil
     import tempfile
 
-    from evidence.registry import _sync_dir, _umask
+    from evidence.storage import sync_dir, umask
 
     directory = Path(directory)
     problem = tables_folder_problem(directory)
@@ -59,7 +59,7 @@ def write_tables(report: Report, directory: Path) -> list[Path]:
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's folder is private (0700)
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp's folder is private (0700)
         names = []
         for name, frame in report.tables.items():
             # CRLF rows (RFC 4180): with "\n" rows, csv leaves a lone "\r" in a field unquoted
@@ -76,7 +76,7 @@ def write_tables(report: Report, directory: Path) -> list[Path]:
         for path in tmp.iterdir():
             with path.open("rb+") as handle:
                 os.fsync(handle.fileno())
-        _sync_dir(tmp)
+        sync_dir(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -86,11 +86,11 @@ def write_tables(report: Report, directory: Path) -> list[Path]:
         )
         os.replace(directory, old)  # an empty folder is replaced by a rename
         os.replace(tmp, directory)
-        _sync_dir(directory.parent)
+        sync_dir(directory.parent)
         shutil.rmtree(old)
     else:
         os.replace(tmp, directory)
-    _sync_dir(directory.parent)
+    sync_dir(directory.parent)
     return [directory / name for name in names]
 
 

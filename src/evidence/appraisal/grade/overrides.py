@@ -14,8 +14,8 @@ from evidence.appraisal.schema import (
 from evidence.data.fields import ARMS_TABLE, OUTCOMES_TABLE
 from evidence.data.tables import read_table
 from evidence.dataset import Table
-from evidence.registry import UnreadableFile
 from evidence.schema import DatasetError, Problem
+from evidence.storage import UnreadableFile
 
 if TYPE_CHECKING:
     pass
