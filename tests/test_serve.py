@@ -267,3 +267,42 @@ def test_hub_oauth_cookies_are_same_site(monkeypatch):
     monkeypatch.setenv("JUPYTERHUB_COOKIE_OPTIONS", '{"samesite": "Strict", "secure": true}')
     options = HubIdentityProvider().hub_auth.cookie_options
     assert options == {"samesite": "Strict", "secure": True}  # the hub's own choice wins
+
+
+def test_dashboard_kernels_run_without_the_debugger():
+    """A kernel started with the served dashboard's arguments (KERNEL_ARGS) is ipykernel's
+    without debugpy (8 MB a kernel), and runs code, widgets and errors as any kernel does."""
+    from jupyter_client.manager import KernelManager
+
+    from evidence.serving.kernels import KERNEL_ARGS
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(extra_arguments=list(KERNEL_ARGS))
+    kc = km.client()
+    out: list[str] = []
+    errors: list[str] = []
+
+    def hook(msg: dict) -> None:
+        if msg["msg_type"] == "stream":
+            out.append(msg["content"]["text"])
+        elif msg["msg_type"] == "error":
+            errors.append(msg["content"]["ename"])
+
+    try:
+        kc.start_channels()
+        kc.wait_for_ready(timeout=120)
+        code = (
+            "import sys, ipywidgets\n"
+            "w = ipywidgets.IntSlider(3); display(w)\n"
+            "k = get_ipython().kernel\n"
+            "print(type(k).__name__, sys.modules.get('debugpy'), getattr(k, 'debugger', None),"
+            " w.value)\n"
+        )
+        reply = kc.execute_interactive(code, timeout=120, output_hook=hook)
+        assert reply["content"]["status"] == "ok", errors
+        assert "".join(out).split() == ["DashboardKernel", "None", "None", "3"]
+        kc.execute_interactive("1/0", timeout=60, output_hook=hook)
+        assert errors == ["ZeroDivisionError"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
