@@ -21,13 +21,17 @@ diagram starts at "records in the registry" rather than at database hits.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from evidence.appraisal.schema import GRADE_GROUPS, GRADE_OUTCOMES
 from evidence.dataset import Dataset
 from evidence.vocab import DEFAULT_CONFIDENCE
+
+if TYPE_CHECKING:
+    from evidence.analysis.question import Question
 
 REASONS = (
     "animal study",
@@ -71,38 +75,57 @@ def counts(
     window: str = "latest",
 ) -> FlowCounts:
     """Place every registry entry in the flow, with the filters the pooled analyses use."""
-    from evidence.compare import (
-        CONFIDENCE_FILTERS,
-        DESIGN_FILTERS,
-        OUTCOME_LABELS,
-        POPULATION_FILTERS,
-        Question,
-        effects,
+    from evidence.compare import CONFIDENCE_FILTERS, DESIGN_FILTERS, POPULATION_FILTERS, Question
+
+    groups = tuple(groups)
+    question = Question(
+        groups=groups,
+        confidence=confidence,
+        design=design,
+        population=population,
+        window=window,
+    )
+    per_outcome = _per_outcome(dataset, tuple(outcomes), question)
+    included = {key for keys in per_outcome.values() for key in keys}
+    records = _records(dataset, question, included)
+    return FlowCounts(
+        records=records,
+        boxes=_boxes(records),
+        per_outcome=_outcome_frame(dataset, per_outcome),
+        settings={
+            "confidence": CONFIDENCE_FILTERS[confidence][0],
+            "design": DESIGN_FILTERS[design][0],
+            "population": POPULATION_FILTERS[population][0],
+            "window": window,
+            "groups": ", ".join(groups),
+        },
     )
 
-    outcomes, groups = tuple(outcomes), tuple(groups)
+
+def _per_outcome(
+    dataset: Dataset, outcomes: tuple[str, ...], question: Question
+) -> dict[str, list[str]]:
+    """The studies in each outcome's pooled comparison, of either effect type, in order."""
+    from evidence.compare import effects
+
     per_outcome: dict[str, list[str]] = {}
-    included: set[str] = set()
     for outcome in outcomes:
         keys: list[str] = []
         for effect in ("control", "change"):
-            question = Question(
-                outcome=outcome,
-                effect=effect,
-                groups=groups,
-                confidence=confidence,
-                design=design,
-                population=population,
-                window=window,
-            )
-            frame = effects(dataset, question)
+            frame = effects(dataset, replace(question, outcome=outcome, effect=effect))
             keys += list(frame.loc[frame["included"], "citekey"])
         per_outcome[outcome] = list(dict.fromkeys(keys))
-        included |= set(keys)
+    return per_outcome
 
-    allowed = CONFIDENCE_FILTERS[confidence][1]
-    designs = DESIGN_FILTERS[design][1]
-    populations = POPULATION_FILTERS[population][1]
+
+def _records(dataset: Dataset, question: Question, included: set[str]) -> pd.DataFrame:
+    """One row per registry entry: its stage and the first reason that applies."""
+    from evidence.compare import CONFIDENCE_FILTERS, DESIGN_FILTERS, POPULATION_FILTERS
+
+    groups = set(question.groups)
+    allowed = CONFIDENCE_FILTERS[question.confidence][1]
+    designs = DESIGN_FILTERS[question.design][1]
+    populations = POPULATION_FILTERS[question.population][1]
     numbers = dataset.outcomes
     arm_groups = dataset.arms.groupby("citekey")["group"].agg(set)
     records = []
@@ -121,7 +144,7 @@ def counts(
             stage, reason = "excluded", "design excluded by the filter"
         elif populations is not None and study.population not in populations:
             stage, reason = "excluded", "population excluded by the filter"
-        elif not (arm_groups.get(key, set()) & set(groups)):
+        elif not (arm_groups.get(key, set()) & groups):
             stage, reason = "excluded", "cell group not compared"
         elif key not in included:
             stage, reason = "excluded", "numbers not poolable"
@@ -137,9 +160,13 @@ def counts(
                 "reason": reason,
             }
         )
-    record_frame = pd.DataFrame.from_records(
+    return pd.DataFrame.from_records(
         records, columns=["citekey", "label", "kind", "design", "stage", "reason"]
     )
+
+
+def _boxes(record_frame: pd.DataFrame) -> pd.DataFrame:
+    """The diagram's boxes, in drawing order."""
     excluded = record_frame[record_frame["stage"] == "excluded"]
     studies = record_frame[record_frame["kind"] == "study"]
     detail_of = {
@@ -192,8 +219,15 @@ def counts(
             "detail": ", ".join(record_frame.loc[record_frame["stage"] == INCLUDED, "label"]),
         },
     ]
+    return pd.DataFrame.from_records(boxes, columns=["id", "stage", "label", "n", "detail"])
+
+
+def _outcome_frame(dataset: Dataset, per_outcome: dict[str, list[str]]) -> pd.DataFrame:
+    """Studies included per outcome."""
+    from evidence.compare import OUTCOME_LABELS
+
     labels = dict(zip(dataset.studies["citekey"], dataset.studies["label"], strict=True))
-    outcome_frame = pd.DataFrame.from_records(
+    return pd.DataFrame.from_records(
         [
             {
                 "outcome": outcome,
@@ -205,15 +239,4 @@ def counts(
             for outcome, keys in per_outcome.items()
         ],
         columns=["outcome", "label", "studies", "citekeys", "study_labels"],
-    )
-    return FlowCounts(
-        records=record_frame,
-        boxes=pd.DataFrame.from_records(boxes, columns=["id", "stage", "label", "n", "detail"]),
-        per_outcome=outcome_frame,
-        settings={
-            "confidence": CONFIDENCE_FILTERS[confidence][0],
-            "population": POPULATION_FILTERS[population][0],
-            "window": window,
-            "groups": ", ".join(groups),
-        },
     )
