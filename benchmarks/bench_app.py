@@ -17,7 +17,9 @@ In one run it measures:
   kernels are idle (a preheated pool refilled), as a later viewer would find them;
 * main-thread work of those page loads: Chrome's ``Performance.getMetrics`` (TaskDuration,
   ScriptDuration, LayoutDuration, RecalcStyleDuration) from navigation until 2 s after the plot
-  was drawn, with the scripts loaded (count, kB), widget views and DOM nodes; app / bare;
+  was drawn, with the scripts loaded (count, kB), widget views and DOM nodes; app / bare; and
+  the renderer process's CPU on all its threads (``ProcessTime``: work moved off the main
+  thread, e.g. compiling, still counts there);
 * per-control latency: every sidebar control that changes the forest plot
   (:data:`APP_CONTROLS`), each changed the way a person does, from the change until the plot's
   DOM changed (a MutationObserver in the page) and a frame was painted; the bare dropdown the
@@ -346,7 +348,11 @@ def time_to_interactive(
             got = cdp.send("Performance.getMetrics")["metrics"]
             metrics = {m["name"]: m["value"] for m in got}
             facts = page.evaluate(JS_PAGE_FACTS)
-            work.append({k: metrics.get(k, 0.0) * 1000 for k in MAIN_THREAD} | facts)
+            work.append(
+                {k: metrics.get(k, 0.0) * 1000 for k in MAIN_THREAD}
+                | {"renderer_cpu": metrics.get("ProcessTime", 0.0) * 1000}
+                | facts
+            )
             print(
                 f"  {server.name} page {i + 1}: {times[-1]:.2f} s, main thread "
                 f"{work[-1]['TaskDuration']:.0f} ms (script {work[-1]['ScriptDuration']:.0f} "
@@ -725,7 +731,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in MAIN_THREAD:
         b, a = median_of(bare_work, key), median_of(app_work, key)
         print(f"  {key:<22} bare {b:7.0f}   app {a:7.0f}   ratio app / bare {a / b:5.2f}")
-    for key in ("scripts", "script_kb", "widget_views", "dom_nodes"):
+    for key in ("renderer_cpu", "scripts", "script_kb", "widget_views", "dom_nodes"):
         print(f"  {key:<22} bare {median_of(bare_work, key):7.0f}   app "
               f"{median_of(app_work, key):7.0f}")  # fmt: skip
 
@@ -824,11 +830,12 @@ def report_before(
         (nm, np95), (om, op95) = summary(new), summary(old)
         print(f"  {name:<26} before {om:7.2f} / {op95:7.2f}   after {nm:7.2f} / {np95:7.2f}"
               f"   (median / p95)")  # fmt: skip
-    for key in ("TaskDuration", "ScriptDuration"):
+    for key in ("TaskDuration", "ScriptDuration", "renderer_cpu"):
         old = median_of(before["main_thread"], key)
         new = median_of(results["main_thread_app"], key)
         bare = median_of(bare_work, key)
-        print(f"  main thread {key:<14} before {old:6.0f} ms   after {new:6.0f} ms   "
+        name = "renderer CPU, all threads" if key == "renderer_cpu" else f"main thread {key}"
+        print(f"  {name:<26} before {old:6.0f} ms   after {new:6.0f} ms   "
               f"bare {bare:6.0f} ms   after / bare {new / bare:4.2f}")  # fmt: skip
     print(f"  {'control':<26} {'before median / p95':>22} {'after median / p95':>22}  p95 ratio")
     for control, values in results["control_latency_app_ms"].items():

@@ -4,6 +4,7 @@ safety tests are tests/browser/test_serving.py)."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -306,3 +307,25 @@ def test_dashboard_kernels_run_without_the_debugger():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_served_scripts_carry_the_compile_hint():
+    """plotly.js and every script of Voila's front end are served from the temporary data
+    directory with V8's compile hint as their first line, and are otherwise unchanged."""
+    from evidence.serving import compile_hints, plotlyjs
+
+    runtime = s._bundle_dir()
+    try:
+        static = runtime / "voila" / "templates" / s.TEMPLATE / "static"
+        plotly_js, _ = plotlyjs.choose()
+        assert (static / s.BUNDLE_NAME).read_bytes() == compile_hints.HINT + plotly_js.read_bytes()
+        front = compile_hints.voila_front_end()
+        assert front is not None and (front / "voila.js").is_file()
+        scripts = sorted(p.name for p in front.glob("*.js"))
+        assert {"voila.js", "voila-style.js"} <= set(scripts)
+        for name in scripts:
+            assert (static / name).read_bytes() == compile_hints.HINT + (front / name).read_bytes()
+        # nothing but scripts is copied: fonts and styles are served from Voila's own folder
+        assert {p.name for p in static.iterdir()} == {s.BUNDLE_NAME, *scripts}
+    finally:
+        shutil.rmtree(runtime)

@@ -36,7 +36,10 @@ manager and handlers) and in the template ``evidence/jupyter/voila/templates/evi
   installed plotly's full plotly.min.js, 4.6 MB: :mod:`evidence.serving.plotlyjs`) instead of
   travelling over the websocket inside every plot: the browser loads and compiles it once per
   page (and caches it). Kernels learn its path from ``$EVIDENCE_PLOTLY_BUNDLE`` (see
-  :func:`evidence.app.widgets.plot_class`).
+  :func:`evidence.app.widgets.plot_class`);
+- plotly.js and Voila's front end are served with V8's compile hint on their first line, so
+  that the browser compiles them on a background thread, not on the page's main thread
+  (:mod:`evidence.serving.compile_hints`).
 
 See docs/serving.md.
 """
@@ -315,7 +318,9 @@ def _port_message(settings: Settings) -> str:
 def _bundle_dir() -> Path:
     """A temporary Jupyter data directory whose "evidence" template serves plotly.js
     (:func:`evidence.serving.plotlyjs.choose`: the cartesian bundle that ``./dev setup``
-    fetched, else the installed plotly's full plotly.min.js, said in one line)."""
+    fetched, else the installed plotly's full plotly.min.js, said in one line) and Voila's
+    front end, both with V8's compile hint (:mod:`evidence.serving.compile_hints`)."""
+    from evidence.serving.compile_hints import copy_hinted, hint_voila_front_end
     from evidence.serving.plotlyjs import choose
 
     plotly_js, note = choose()
@@ -324,8 +329,11 @@ def _bundle_dir() -> Path:
     runtime = Path(tempfile.mkdtemp(prefix="evidence-voila-"))
     static = runtime / "voila" / "templates" / TEMPLATE / "static"
     static.mkdir(parents=True)
-    # A copy, not a symlink: tornado (>= 6.5) refuses symlinks that leave the static root.
-    shutil.copyfile(plotly_js, static / BUNDLE_NAME)
+    # Copies, not symlinks: tornado (>= 6.5) refuses symlinks that leave the static root.
+    copy_hinted(plotly_js, static / BUNDLE_NAME)
+    # Voila serves /voila/static/* and the template's voila-style.js from the first template
+    # static folder that has the file: this one comes before Voila's own.
+    hint_voila_front_end(static)
     return runtime
 
 

@@ -235,6 +235,15 @@ def test_only_the_app_is_served(capped: Server):
     bundle = stranger.request("/voila/templates/evidence/static/plotly.min.js")
     assert bundle.status == 200 and len(bundle.body) > 1_000_000
     assert f"v{plotlyjs.VERSION}\n".encode() in bundle.body[:200]
+    # plotly.js and Voila's front end carry V8's compile hint, and are otherwise the files
+    from evidence.serving import compile_hints
+
+    assert bundle.body.startswith(compile_hints.HINT)
+    front = compile_hints.voila_front_end()
+    assert front is not None
+    voila_js = stranger.request("/voila/static/voila.js")
+    assert voila_js.status == 200
+    assert voila_js.body == compile_hints.HINT + (front / "voila.js").read_bytes()
     # an error page is the friendly one
     page = stranger.request("/README.md")
     assert page.status == 404 and "Open the dashboard" in page.text
