@@ -17,6 +17,7 @@ from evidence.appraisal.grade.rules import (
     STEPS,
     Evidence,
     Override,
+    Rating,
     StudyEvidence,
     rate,
 )
@@ -35,6 +36,7 @@ from evidence.vocab import DEFAULT_CONFIDENCE
 
 if TYPE_CHECKING:
     from evidence.compare import Question
+    from evidence.meta import RMAResult
 
 
 # --- the draft ----------------------------------------------------------------------------------
@@ -91,9 +93,8 @@ def draft(
     :func:`load_overrides`; both are read from ``dataset.root`` when not given (and treated as
     empty when the files do not exist).
     """
-    from evidence.compare import OUTCOME_LABELS, Question, effect_title, pool, to_display, unit_of
+    from evidence.compare import OUTCOME_LABELS, Question, effect_title, pool, unit_of
     from evidence.compare import effects as compare_effects
-    from evidence.meta import regtest
 
     rob = _rob_frame(dataset) if rob is None else rob
     overrides = _overrides(dataset) if overrides is None else overrides
@@ -138,93 +139,117 @@ def draft(
                 if result is None:
                     rows.append(base | _no_evidence(part, question, key in overrides))
                     continue
-                weights = np.asarray(result.weights, dtype=float)
-                by_study: dict[str, float] = {}
-                for citekey, w in zip(used["citekey"], weights, strict=True):
-                    by_study[citekey] = by_study.get(citekey, 0.0) + float(w)
-                first = used.drop_duplicates("citekey").set_index("citekey")
-                studies = tuple(
-                    StudyEvidence(
-                        citekey=c,
-                        label=str(first.at[c, "label"]),
-                        design=str(first.at[c, "design"]),
-                        population=str(first.at[c, "population"]),
-                        weight=w,
-                        rob=rob_overall.get(c, NO_INFORMATION),
-                    )
-                    for c, w in by_study.items()
-                )
-                egger = math.nan
-                if result.k >= EGGER_MIN_K:
-                    egger = regtest(
-                        used["yi"].to_numpy(), used["vi"].to_numpy(), method=method
-                    ).pval
-                evidence = Evidence(
-                    outcome=outcome,
-                    group=group,
-                    effect=effect,
-                    measure=question.measure,
-                    k=result.k,
-                    n_patients=_patients(used),
-                    estimate=result.estimate,
-                    ci_lb=result.ci_lb,
-                    ci_ub=result.ci_ub,
-                    pi_lb=result.pi_lb,
-                    pi_ub=result.pi_ub,
-                    i2=result.i2,
-                    events=_events(used, dataset) if question.binary else math.nan,
-                    egger_p=egger,
-                    studies=studies,
-                )
+                evidence = _evidence(dataset, question, group, used, result, rob_overall, method)
                 rating = rate(evidence, overrides.get(key))
-                shown = [
-                    float(to_display(question.measure, v))
-                    for v in (
-                        result.estimate,
-                        result.ci_lb,
-                        result.ci_ub,
-                        result.pi_lb,
-                        result.pi_ub,
-                    )
-                ]
-                row = base | {
-                    "k": result.k,
-                    "studies": "; ".join(s.label for s in studies),
-                    "citekeys": ";".join(s.citekey for s in studies),
-                    "n_patients": evidence.n_patients,
-                    "events": evidence.events,
-                    "timepoints": ", ".join(sorted(set(used["timepoint"].astype(str)))),
-                    "estimate": shown[0],
-                    "ci_lb": shown[1],
-                    "ci_ub": shown[2],
-                    "pi_lb": shown[3],
-                    "pi_ub": shown[4],
-                    "i2": result.i2,
-                    "effect_text": effect_text(question.measure, shown[:3], base["unit"]),
-                    "start": rating.start,
-                    "start_reason": rating.start_reason,
-                    "certainty": rating.certainty,
-                    "certainty_score": rating.score,
-                    # One study: Knapp-Hartung is undefined and the model falls back to z.
-                    "notes": f"k = 1: the CI is the study's own ({result.test} test)"
-                    if result.test != test
-                    else "",
-                }
-                for step in rating.steps:
-                    row |= {
-                        step.step: step.rating,
-                        f"{step.step}_levels": step.levels,
-                        f"{step.step}_reason": step.reason,
-                        f"{step.step}_by": step.by,
-                    }
-                row["statement"] = statement(row)
-                rows.append(row)
+                rows.append(_row(base, question, evidence, result, rating, used, test))
     out = pd.DataFrame.from_records(rows, columns=list(SOF_COLUMNS))
     for column in ("k", "n_patients", "certainty_score", *(f"{s}_levels" for s in STEPS)):
         out[column] = out[column].astype("Int64")
     for column in ("events", "estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "i2"):
         out[column] = out[column].astype(float)
     return out
+
+
+def _evidence(
+    dataset: Dataset,
+    question: Question,
+    group: str,
+    used: pd.DataFrame,
+    result: RMAResult,
+    rob_overall: Mapping[str, str],
+    method: str,
+) -> Evidence:
+    """What GRADE rates for one group's pooled result: its studies with their weights and
+    overall risk of bias, the numbers, and Egger's test where there are enough studies."""
+    from evidence.meta import regtest
+
+    weights = np.asarray(result.weights, dtype=float)
+    by_study: dict[str, float] = {}
+    for citekey, w in zip(used["citekey"], weights, strict=True):
+        by_study[citekey] = by_study.get(citekey, 0.0) + float(w)
+    first = used.drop_duplicates("citekey").set_index("citekey")
+    studies = tuple(
+        StudyEvidence(
+            citekey=c,
+            label=str(first.at[c, "label"]),
+            design=str(first.at[c, "design"]),
+            population=str(first.at[c, "population"]),
+            weight=w,
+            rob=rob_overall.get(c, NO_INFORMATION),
+        )
+        for c, w in by_study.items()
+    )
+    egger = math.nan
+    if result.k >= EGGER_MIN_K:
+        egger = regtest(used["yi"].to_numpy(), used["vi"].to_numpy(), method=method).pval
+    return Evidence(
+        outcome=question.outcome,
+        group=group,
+        effect=question.effect,
+        measure=question.measure,
+        k=result.k,
+        n_patients=_patients(used),
+        estimate=result.estimate,
+        ci_lb=result.ci_lb,
+        ci_ub=result.ci_ub,
+        pi_lb=result.pi_lb,
+        pi_ub=result.pi_ub,
+        i2=result.i2,
+        events=_events(used, dataset) if question.binary else math.nan,
+        egger_p=egger,
+        studies=studies,
+    )
+
+
+def _row(
+    base: dict[str, object],
+    question: Question,
+    evidence: Evidence,
+    result: RMAResult,
+    rating: Rating,
+    used: pd.DataFrame,
+    test: str,
+) -> dict[str, object]:
+    """One Summary of Findings row: the numbers on the display scale, each GRADE step with
+    its levels, reason and author, and the sentence."""
+    from evidence.compare import to_display
+
+    shown = [
+        float(to_display(question.measure, v))
+        for v in (result.estimate, result.ci_lb, result.ci_ub, result.pi_lb, result.pi_ub)
+    ]
+    row = base | {
+        "k": result.k,
+        "studies": "; ".join(s.label for s in evidence.studies),
+        "citekeys": ";".join(s.citekey for s in evidence.studies),
+        "n_patients": evidence.n_patients,
+        "events": evidence.events,
+        "timepoints": ", ".join(sorted(set(used["timepoint"].astype(str)))),
+        "estimate": shown[0],
+        "ci_lb": shown[1],
+        "ci_ub": shown[2],
+        "pi_lb": shown[3],
+        "pi_ub": shown[4],
+        "i2": result.i2,
+        "effect_text": effect_text(question.measure, shown[:3], str(base["unit"])),
+        "start": rating.start,
+        "start_reason": rating.start_reason,
+        "certainty": rating.certainty,
+        "certainty_score": rating.score,
+        # One study: Knapp-Hartung is undefined and the model falls back to z.
+        "notes": f"k = 1: the CI is the study's own ({result.test} test)"
+        if result.test != test
+        else "",
+    }
+    for step in rating.steps:
+        row |= {
+            step.step: step.rating,
+            f"{step.step}_levels": step.levels,
+            f"{step.step}_reason": step.reason,
+            f"{step.step}_by": step.by,
+        }
+    row["statement"] = statement(row)
+    return row
 
 
 def _no_evidence(part: pd.DataFrame, question: Question, overridden: bool) -> dict[str, object]:
