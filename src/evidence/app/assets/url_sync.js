@@ -47,7 +47,14 @@ function render({ model, el }) {
     url.search = query ? "?" + query : "";
     if (url.href !== window.location.href) window.history.replaceState(null, "", url.href);
   };
-  model.on("change:query", () => { apply(); show(); });
+  // The address after the next frame: history.replaceState costs chromium 5-10 ms, which in
+  // the same task as a control's change held back the frame that shows the new plot.
+  let later = null;
+  const applyLater = () => {
+    if (later) return;
+    later = requestAnimationFrame(() => setTimeout(() => { later = null; apply(); }, 0));
+  };
+  model.on("change:query", () => { applyLater(); show(); });
   apply();
   show();
   // A plot drawn while its tab was still being laid out gets plotly's default width; a window
