@@ -270,9 +270,10 @@ def test_hub_oauth_cookies_are_same_site(monkeypatch):
     assert options == {"samesite": "Strict", "secure": True}  # the hub's own choice wins
 
 
-def test_dashboard_kernels_run_without_the_debugger():
+def test_dashboard_kernels_run_without_debugger_or_history():
     """A kernel started with the served dashboard's arguments (KERNEL_ARGS) is ipykernel's
-    without debugpy (8 MB a kernel), and runs code, widgets and errors as any kernel does."""
+    without debugpy (8 MB a kernel) and without IPython's history (its SQLite thread), and runs
+    code, widgets and errors as any kernel does."""
     from jupyter_client.manager import KernelManager
 
     from evidence.serving.kernels import KERNEL_ARGS
@@ -297,11 +298,11 @@ def test_dashboard_kernels_run_without_the_debugger():
             "w = ipywidgets.IntSlider(3); display(w)\n"
             "k = get_ipython().kernel\n"
             "print(type(k).__name__, sys.modules.get('debugpy'), getattr(k, 'debugger', None),"
-            " w.value)\n"
+            " w.value, get_ipython().history_manager.enabled, 'sqlite3' in sys.modules)\n"
         )
         reply = kc.execute_interactive(code, timeout=120, output_hook=hook)
         assert reply["content"]["status"] == "ok", errors
-        assert "".join(out).split() == ["DashboardKernel", "None", "None", "3"]
+        assert "".join(out).split() == ["DashboardKernel", "None", "None", "3", "False", "False"]
         kc.execute_interactive("1/0", timeout=60, output_hook=hook)
         assert errors == ["ZeroDivisionError"]
     finally:
