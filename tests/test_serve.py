@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -328,5 +329,30 @@ def test_served_scripts_carry_the_compile_hint():
             assert (static / name).read_bytes() == compile_hints.HINT + (front / name).read_bytes()
         # nothing but scripts is copied: fonts and styles are served from Voila's own folder
         assert {p.name for p in static.iterdir()} == {s.BUNDLE_NAME, *scripts}
+        # the extensions the page loads: whole folders, scripts hinted, where Voila had them
+        from jupyterlab_server.config import get_federated_extensions
+        from voila.utils import get_voila_labextensions_path
+
+        installed = get_federated_extensions(get_voila_labextensions_path())
+        copies = {
+            "anywidget": runtime / "labextensions" / "anywidget",
+            "@jupyter-widgets/jupyterlab-manager": runtime
+            / "labextensions"
+            / "@jupyter-widgets/jupyterlab-manager",
+            "@voila-dashboards/widgets-manager8": runtime
+            / "voila"
+            / "labextensions"
+            / "@voila-dashboards/widgets-manager8",
+        }
+        for name, copy in copies.items():
+            source = Path(installed[name]["ext_path"])
+            files = sorted(p.relative_to(source) for p in source.rglob("*") if p.is_file())
+            assert files == sorted(p.relative_to(copy) for p in copy.rglob("*") if p.is_file())
+            for rel in files:
+                script = rel.parts[0] == "static" and rel.suffix == ".js"
+                hint = compile_hints.HINT if script else b""
+                assert (copy / rel).read_bytes() == hint + (source / rel).read_bytes(), rel
+        for name in s.DENIED_EXTENSIONS:  # never loaded by the page: not copied
+            assert not (runtime / "labextensions" / name).exists()
     finally:
         shutil.rmtree(runtime)

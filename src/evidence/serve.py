@@ -37,7 +37,8 @@ manager and handlers) and in the template ``evidence/jupyter/voila/templates/evi
   travelling over the websocket inside every plot: the browser loads and compiles it once per
   page (and caches it). Kernels learn its path from ``$EVIDENCE_PLOTLY_BUNDLE`` (see
   :func:`evidence.app.widgets.plot_class`);
-- plotly.js and Voila's front end are served with V8's compile hint on their first line, so
+- plotly.js, Voila's front end and the JupyterLab extensions the page loads (widget
+  managers, anywidget) are served with V8's compile hint on their first line, so
   that the browser compiles them on a background thread, not on the page's main thread
   (:mod:`evidence.serving.compile_hints`).
 
@@ -77,6 +78,10 @@ TOKEN_ENV = "EVIDENCE_TOKEN"
 INSECURE_ENV = "EVIDENCE_INSECURE_NO_TOKEN"
 BASE_URL_ENV = "EVIDENCE_BASE_URL"
 HUB_ENV = "EVIDENCE_HUB"
+
+#: Frontend extensions the page does not need: plotly's mime renderer (4.8 MB of JavaScript;
+#: every plot is our PlotView) and code highlighting (no code is shown).
+DENIED_EXTENSIONS = ("jupyterlab-plotly", "jupyterlab_pygments")
 
 #: Set in the server's environment (kernels inherit it) unless already set.
 KERNEL_ENV = {
@@ -274,10 +279,7 @@ def voila_argv(notebook: Path, settings: Settings) -> list[str]:
         f"--MappingKernelManager.cull_interval={s.cull_interval}",
         "--MappingKernelManager.cull_connected=False",  # an open page keeps its kernel
         "--VoilaConfiguration.http_keep_alive_timeout=10",
-        # Frontend extensions the page does not need: plotly's mime renderer (4.8 MB of
-        # JavaScript; every plot is our PlotView) and code highlighting (no code is shown).
-        "--VoilaConfiguration.extension_denylist=jupyterlab-plotly",
-        "--VoilaConfiguration.extension_denylist=jupyterlab_pygments",
+        *(f"--VoilaConfiguration.extension_denylist={name}" for name in DENIED_EXTENSIONS),
     ]
     if s.token is not None:
         argv.append(f"--Voila.token={s.token}")
@@ -318,9 +320,14 @@ def _port_message(settings: Settings) -> str:
 def _bundle_dir() -> Path:
     """A temporary Jupyter data directory whose "evidence" template serves plotly.js
     (:func:`evidence.serving.plotlyjs.choose`: the cartesian bundle that ``./dev setup``
-    fetched, else the installed plotly's full plotly.min.js, said in one line) and Voila's
-    front end, both with V8's compile hint (:mod:`evidence.serving.compile_hints`)."""
-    from evidence.serving.compile_hints import copy_hinted, hint_voila_front_end
+    fetched, else the installed plotly's full plotly.min.js, said in one line), Voila's front
+    end and the JupyterLab extensions the page loads, all with V8's compile hint
+    (:mod:`evidence.serving.compile_hints`)."""
+    from evidence.serving.compile_hints import (
+        copy_hinted,
+        hint_labextensions,
+        hint_voila_front_end,
+    )
     from evidence.serving.plotlyjs import choose
 
     plotly_js, note = choose()
@@ -334,6 +341,8 @@ def _bundle_dir() -> Path:
     # Voila serves /voila/static/* and the template's voila-style.js from the first template
     # static folder that has the file: this one comes before Voila's own.
     hint_voila_front_end(static)
+    # Voila lists and serves the first copy of an extension on Jupyter's data path: this one.
+    hint_labextensions(runtime, skip=DENIED_EXTENSIONS)
     return runtime
 
 

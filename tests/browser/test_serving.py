@@ -244,6 +244,15 @@ def test_only_the_app_is_served(capped: Server):
     voila_js = stranger.request("/voila/static/voila.js")
     assert voila_js.status == 200
     assert voila_js.body == compile_hints.HINT + (front / "voila.js").read_bytes()
+    from jupyterlab_server.config import get_federated_extensions
+    from voila.utils import get_voila_labextensions_path
+
+    installed = get_federated_extensions(get_voila_labextensions_path())
+    for name in ("anywidget", "@jupyter-widgets/jupyterlab-manager",
+                 "@voila-dashboards/widgets-manager8"):  # fmt: skip
+        load = installed[name]["jupyterlab"]["_build"]["load"]  # its remoteEntry script
+        entry = stranger.request(f"/voila/labextensions/{name}/{load}")
+        assert entry.status == 200 and entry.body.startswith(compile_hints.HINT), name
     # an error page is the friendly one
     page = stranger.request("/README.md")
     assert page.status == 404 and "Open the dashboard" in page.text

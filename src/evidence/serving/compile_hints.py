@@ -10,14 +10,17 @@ The renderer's total CPU stays about the same; the main thread does less (benchm
 measures both). Browsers without it read a comment.
 
 ``evidence serve`` serves copies of these files with the hint in front, from its temporary
-Jupyter data directory (the "evidence" template's static folder, which Voila searches before
-its own): plotly.js, and every script of the installed Voila's front end (``voila.js``, its
-chunks, ``voila-style.js``). The files themselves are not changed, and nothing else is copied.
+Jupyter data directory, which Voila searches before the installed ones: plotly.js and every
+script of the installed Voila's front end (``voila.js``, its chunks, ``voila-style.js``) in
+the "evidence" template's static folder; the JupyterLab extensions the page loads (the widget
+managers, anywidget) in its ``labextensions`` folder, each a copy of the installed extension's
+folder with its scripts hinted. The installed files are not changed.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 HINT = b"//# allFunctionsCalledOnLoad\n"
@@ -53,3 +56,28 @@ def hint_voila_front_end(dest: Path) -> int:
         copy_hinted(script, dest / script.name)
         written += 1
     return written
+
+
+def hint_labextensions(data_dir: Path, skip: Iterable[str] = ()) -> list[str]:
+    """Copies of the installed federated JupyterLab extensions Voila would serve (except
+    ``skip``, the ones the page never loads), each folder whole with its scripts hinted, into
+    the Jupyter data directory ``data_dir`` (first on Jupyter's data path, so that Voila lists
+    and serves these copies): under ``labextensions/`` or ``voila/labextensions/`` as the
+    original, so that Voila lists them in the same order; the names copied."""
+    from jupyterlab_server.config import get_federated_extensions
+    from voila.utils import get_voila_labextensions_path
+
+    skipped = set(skip)
+    copied: list[str] = []
+    for name, ext in get_federated_extensions(get_voila_labextensions_path()).items():
+        if name in skipped:
+            continue
+        source = Path(ext["ext_path"])
+        voila_own = source.parents[len(Path(name).parts)].name == "voila"  # voila/labextensions
+        target = data_dir / ("voila" if voila_own else "") / "labextensions" / name
+        shutil.copytree(source, target)
+        for script in (target / "static").glob("*.js"):
+            data = script.read_bytes()
+            script.write_bytes(HINT + data)
+        copied.append(name)
+    return copied
