@@ -47,12 +47,14 @@ function render({ model, el }) {
     url.search = query ? "?" + query : "";
     if (url.href !== window.location.href) window.history.replaceState(null, "", url.href);
   };
-  // The address after the next frame: history.replaceState costs chromium 5-10 ms, which in
-  // the same task as a control's change held back the frame that shows the new plot.
+  // The address a quarter second later, when the new plot and its texts are on screen:
+  // history.replaceState usually takes chromium under a millisecond but at times blocks the
+  // page for 8-26 ms (measured in the dashboard's page), which held back the frames that
+  // show a control's change. The latest query is applied; the link field shows it at once.
   let later = null;
   const applyLater = () => {
     if (later) return;
-    later = requestAnimationFrame(() => setTimeout(() => { later = null; apply(); }, 0));
+    later = setTimeout(() => { later = null; apply(); }, 250);
   };
   model.on("change:query", () => { applyLater(); show(); });
   apply();
