@@ -20,7 +20,7 @@ folder with its scripts hinted. The installed files are not changed.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 HINT = b"//# allFunctionsCalledOnLoad\n"
@@ -75,9 +75,20 @@ def hint_labextensions(data_dir: Path, skip: Iterable[str] = ()) -> list[str]:
         source = Path(ext["ext_path"])
         voila_own = source.parents[len(Path(name).parts)].name == "voila"  # voila/labextensions
         target = data_dir / ("voila" if voila_own else "") / "labextensions" / name
-        shutil.copytree(source, target)
-        for script in (target / "static").glob("*.js"):
-            data = script.read_bytes()
-            script.write_bytes(HINT + data)
+        shutil.copytree(source, target, copy_function=_hinting_copy(source / "static"))
         copied.append(name)
     return copied
+
+
+def _hinting_copy(scripts: Path) -> Callable[[str, str], None]:
+    """A copy function for :func:`shutil.copytree` that hints the scripts directly in
+    ``scripts`` (an extension's ``static`` folder) and copies every other file as it is."""
+
+    def copy(src: str, dest: str) -> None:
+        source = Path(src)
+        if source.suffix == ".js" and source.parent == scripts:
+            copy_hinted(source, Path(dest))
+        else:
+            shutil.copy2(source, dest)
+
+    return copy
