@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import special
+
+from evidence import distributions as dist
 
 Array = NDArray[np.float64]
 
@@ -96,7 +97,7 @@ def _column(name: str, value: Any, n: int) -> Array:
 def _lcm_factor(m: Array) -> Array:
     """Hedges' small-sample correction ``c(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2))``."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.exp(special.gammaln(m / 2) - np.log(np.sqrt(m / 2)) - special.gammaln((m - 1) / 2))
+        out = np.exp(dist.gammaln(m / 2) - np.log(np.sqrt(m / 2)) - dist.gammaln((m - 1) / 2))
     return np.where(m > 1, out, np.nan)
 
 
@@ -434,8 +435,8 @@ def conv_fivenum(
     case = np.where(case1, 1, np.where(case2, 2, np.where(case3, 3, 0)))
 
     with np.errstate(invalid="ignore", divide="ignore"):
-        xi = 2 * special.ndtri((nn - 0.375) / (nn + 0.25))
-        eta = 2 * special.ndtri((0.75 * nn - 0.125) / (nn + 0.25))
+        xi = 2 * dist.ndtri((nn - 0.375) / (nn + 0.25))
+        eta = 2 * dist.ndtri((0.75 * nn - 0.125) / (nn + 0.25))
         # Skewness tests (Shi et al. 2023) and their critical values.
         t1 = np.abs((lo + hi - 2 * med) / (hi - lo))
         t2 = np.abs((a + b - 2 * med) / (b - a))
@@ -490,9 +491,9 @@ def _crit(level: float, df: Any, size: int) -> Array:
         level /= 100.0
     q = 1 - (1 - level) / 2
     if df is None:
-        return np.full(size, special.ndtri(q))
+        return np.full(size, dist.ndtri(q))
     dfa = _column("df", df, size)
-    return np.where(np.isnan(dfa), special.ndtri(q), special.stdtrit(dfa, q))
+    return np.where(np.isnan(dfa), dist.ndtri(q), dist.stdtrit(dfa, q))
 
 
 def se_from_ci(lb: Any, ub: Any, level: float = 0.95, df: Any = None) -> Array:
@@ -514,10 +515,10 @@ def se_from_pval(est: Any, pval: Any, df: Any = None) -> Array:
     e = np.atleast_1d(np.asarray(est, dtype=float))
     p = np.atleast_1d(np.asarray(pval, dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        stat = special.ndtri(1 - p / 2)
+        stat = dist.ndtri(1 - p / 2)
         if df is not None:
             dfa = _column("df", df, e.size)
-            stat = np.where(np.isnan(dfa), stat, special.stdtrit(dfa, 1 - p / 2))
+            stat = np.where(np.isnan(dfa), stat, dist.stdtrit(dfa, 1 - p / 2))
         return np.abs(e) / stat
 
 

@@ -17,7 +17,10 @@ DIRECT algorithm (a Kullback-Leibler bound of 1%); its tau quantities come from 
 integration like ours. Quantiles are found by a safeguarded Newton iteration on the mixture CDF
 (vectorised), tau quantiles by integrating the panel's Legendre interpolant.
 
-``scipy.special`` only (``scipy.stats`` costs a dashboard kernel ~46 MB; see docs/statistics.md).
+The normal CDF of the mixtures is ``scipy.special.ndtr`` (vectorised over the large grids here),
+imported when a model is first fitted: ``scipy.special`` costs a kernel 14 MB, and a dashboard
+kernel that never shows the Bayesian model does not load it (``scipy.stats`` is never used: 46
+MB; see docs/statistics.md).
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ import numpy as np
 import pandas as pd
 from numpy.polynomial import legendre as leg
 from numpy.typing import NDArray
-from scipy import special
 
+from evidence import distributions as dist
 from evidence.meta.inputs import first_label, study_arrays
 from evidence.meta.results import readonly
 
@@ -45,6 +48,14 @@ TAU_PRIORS = ("halfnormal", "halfcauchy", "uniform")
 #: Bayesian random-effects meta-analysis. Res Synth Methods 12:448-474 (half-normal(0.5) is
 #: their recommendation for log odds ratios in general medical settings).
 LOG_RATIO_TAU_SCALE = 0.5
+
+
+def _ndtr(x: Array) -> Array:
+    """The standard normal CDF over an array (scipy's ufunc, imported on first use: see above)."""
+    from scipy.special import ndtr
+
+    return ndtr(x)
+
 
 _NGL = 16
 _GL_T, _GL_W = leg.leggauss(_NGL)
@@ -228,7 +239,7 @@ def _mixture_quantile(weight: Array, mean: Array, sd: Array, p: Array) -> Array:
     p = np.asarray(p, dtype=float)
     mean2 = mean if mean.ndim == 2 else mean[:, None]
     sd2 = sd if sd.ndim == 2 else sd[:, None]
-    z = special.ndtri(p)  # (q,)
+    z = dist.ndtri(p)  # (q,)
     comp = mean2[None] + sd2[None] * z[:, None, None]  # (q, n, m)
     lo = comp.min(axis=1)
     hi = comp.max(axis=1)
@@ -237,7 +248,7 @@ def _mixture_quantile(weight: Array, mean: Array, sd: Array, p: Array) -> Array:
     w = weight[:, None]
     for _ in range(100):
         u = (x[:, None, :] - mean2[None]) / sd2[None]
-        f = np.einsum("qnm,nm->qm", special.ndtr(u), w) - target
+        f = np.einsum("qnm,nm->qm", _ndtr(u), w) - target
         d = np.einsum("qnm,nm->qm", np.exp(-0.5 * u * u), w / sd2) / math.sqrt(2 * math.pi)
         below = f < 0
         lo = np.where(below, x, lo)
@@ -254,7 +265,7 @@ def _mixture_quantile(weight: Array, mean: Array, sd: Array, p: Array) -> Array:
 
 def _mixture_cdf(weight: Array, mean: Array, sd: Array, x: Array) -> Array:
     u = (np.asarray(x, dtype=float)[..., None] - mean) / sd
-    return special.ndtr(u) @ weight
+    return _ndtr(u) @ weight
 
 
 @dataclass(frozen=True)
@@ -367,7 +378,7 @@ class BayesResult:
     def theta_cdf(self, x: Any) -> Array:
         """P(theta_i <= x | y) for every study i (x scalar)."""
         mean, sd = self._theta_components()
-        return special.ndtr((float(x) - mean) / sd).T @ self._grid.weight
+        return _ndtr((float(x) - mean) / sd).T @ self._grid.weight
 
     # --- grids for plotting ---------------------------------------------------------------
     @cached_property
@@ -489,4 +500,4 @@ def prob_greater(a: BayesResult, b: BayesResult, delta: float = 0.0) -> float:
     mb, vb, wb = b._mu_mean, b._mu_var, b._grid.weight
     diff = ma[:, None] - mb[None, :] - delta
     z = diff / np.sqrt(va[:, None] + vb[None, :])
-    return float(wa @ special.ndtr(z) @ wb)
+    return float(wa @ _ndtr(z) @ wb)

@@ -1,15 +1,16 @@
 """Reference distributions: critical values and p-values for z, t, chi-square and F tests.
 
-Thin wrappers over :mod:`scipy.special` ufuncs rather than :mod:`scipy.stats` objects: the
-ufuncs cost about a microsecond per call, the distribution objects fifty times more, and the
-dashboard recomputes hundreds of these per widget change.
+Thin wrappers over :mod:`evidence.distributions` (scipy.special's functions of the same names,
+without the 14 MB scipy.special costs a dashboard kernel): its quantiles and t probabilities
+are cached, and the dashboard asks for the same few at every widget change.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
+
+from evidence import distributions as dist
 
 Array = NDArray[np.float64]
 
@@ -32,9 +33,9 @@ def crit_value(alpha: float, df: ArrayLike) -> Array:
     q = 1.0 - alpha / 2.0
     is_z = np.isnan(df)
     if is_z.all():  # the common cases compute one distribution only
-        return np.full(df.shape, special.ndtri(q))
-    t = special.stdtrit(np.where(df > 0, df, np.nan), q)
-    return t if not is_z.any() else np.where(is_z, special.ndtri(q), t)
+        return np.full(df.shape, dist.ndtri(q))
+    t = dist.stdtrit(np.where(df > 0, df, np.nan), q)
+    return t if not is_z.any() else np.where(is_z, dist.ndtri(q), t)
 
 
 def two_sided_p(stat: ArrayLike, df: ArrayLike) -> Array:
@@ -42,21 +43,21 @@ def two_sided_p(stat: ArrayLike, df: ArrayLike) -> Array:
     stat, df = np.broadcast_arrays(np.abs(np.asarray(stat, dtype=float)), np.asarray(df, float))
     is_z = np.isnan(df)
     if is_z.all():
-        return 2.0 * special.ndtr(-stat)
-    t = 2.0 * special.stdtr(np.where(df > 0, df, np.nan), -stat)
-    return t if not is_z.any() else np.where(is_z, 2.0 * special.ndtr(-stat), t)
+        return 2.0 * dist.ndtr(-stat)
+    t = 2.0 * dist.stdtr(np.where(df > 0, df, np.nan), -stat)
+    return t if not is_z.any() else np.where(is_z, 2.0 * dist.ndtr(-stat), t)
 
 
 def chi2_sf(x: ArrayLike, df: ArrayLike) -> Array:
     """Upper tail ``P(X > x)`` of a chi-square with ``df`` degrees of freedom."""
-    return special.chdtrc(np.asarray(df, dtype=float), np.asarray(x, dtype=float))
+    return dist.chdtrc(np.asarray(df, dtype=float), np.asarray(x, dtype=float))
 
 
 def chi2_isf(p: float, df: ArrayLike) -> Array:
     """``x`` such that ``P(X > x) = p`` for a chi-square with ``df`` degrees of freedom."""
-    return special.chdtri(np.asarray(df, dtype=float), p)
+    return dist.chdtri(np.asarray(df, dtype=float), p)
 
 
 def f_sf(x: ArrayLike, df1: ArrayLike, df2: ArrayLike) -> Array:
     """Upper tail ``P(F > x)`` of an F(df1, df2) distribution."""
-    return special.fdtrc(np.asarray(df1, dtype=float), np.asarray(df2, dtype=float), x)
+    return dist.fdtrc(np.asarray(df1, dtype=float), np.asarray(df2, dtype=float), x)

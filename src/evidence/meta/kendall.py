@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
 
 Array = NDArray[np.float64]
 
@@ -119,4 +118,4 @@ def kendall(x: Array, y: Array, exact: bool) -> Kendall:
     if n > 2:
         var += x0 * y0 / (9 * m * (n - 2))
     z = s / math.sqrt(var) if var > 0 else math.nan
-    return Kendall(tau, float(special.erfc(abs(z) / math.sqrt(2))), False)
+    return Kendall(tau, math.erfc(abs(z) / math.sqrt(2)), False)

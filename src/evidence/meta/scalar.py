@@ -18,8 +18,8 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
 
+from evidence import distributions as dist
 from evidence.meta.estimators import FS_RTOL, MAXITER, RTOL
 
 Array = NDArray[np.float64]
@@ -212,17 +212,17 @@ def fit(
         s2w = 0.0 if rss <= _EPS else rss / df
         if test == "adhoc":
             s2w = max(s2w, 1.0)
-        q_crit = float(special.stdtrit(df, 1.0 - alpha / 2.0))
+        q_crit = float(dist.stdtrit(df, 1.0 - alpha / 2.0))
         test_df = df
     else:
-        q_crit = float(special.ndtri(1.0 - alpha / 2.0))
+        q_crit = float(dist.ndtri(1.0 - alpha / 2.0))
         test_df = math.nan
     se = math.sqrt(vb * s2w)
     stat = est / se if se > 0 else math.copysign(math.inf, est) if est != 0 else math.nan
     if test_df == test_df:  # t
-        pval = float(2.0 * special.stdtr(df, -abs(stat)))
+        pval = float(2.0 * dist.stdtr(df, -abs(stat)))
     else:
-        pval = float(2.0 * special.ndtr(-abs(stat)))
+        pval = float(2.0 * dist.ndtr(-abs(stat)))
     q = m.q0
     vt = df / m.tr_p0
     if method == "FE" and tau2_fixed is None:
@@ -246,7 +246,7 @@ def fit(
         "h2": h2,
         "q": q,
         "q_df": df,
-        "q_pval": float(special.chdtrc(df, q)),
+        "q_pval": float(dist.chdtrc(df, q)),
         "pi_lb": est - q_crit * sd_pi,
         "pi_ub": est + q_crit * sd_pi,
         "s2w": s2w,
@@ -258,6 +258,6 @@ def qprofile(y: Array, v: Array, alpha: float, start: float) -> tuple[float, flo
     """Q-profile bounds for tau2 (``estimators.q_root`` for each chi-square quantile)."""
     m = OneModel(y, v)
     df = m.df
-    lb = m.q_root(float(special.chdtri(df, alpha / 2.0)), start=start)
-    ub = m.q_root(float(special.chdtri(df, 1.0 - alpha / 2.0)), start=start)
+    lb = m.q_root(float(dist.chdtri(df, alpha / 2.0)), start=start)
+    ub = m.q_root(float(dist.chdtri(df, 1.0 - alpha / 2.0)), start=start)
     return lb, ub

@@ -21,12 +21,11 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from scipy.special import stdtr
-
 from evidence.data.grammar import parse_number
 from evidence.data.problems import Problem, Reporter
 from evidence.data.tables import Row, Table
 from evidence.data.vocabulary import PLAUSIBLE
+from evidence.distributions import stdtr
 from evidence.vocab import OUTCOME_RECORDS, PLANNED
 
 #: Scores that are whole numbers per patient (GRIM applies to their means).
