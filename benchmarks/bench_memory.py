@@ -35,7 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 STEPS: list[tuple[str, str]] = [
     ("numpy", "import sys; sys.modules.setdefault('rfc3987_syntax', None)\nimport numpy"),
     ("pandas", "import pandas"),
-    ("scipy.special", "import scipy.special"),
     ("ipywidgets, anywidget", "import ipywidgets, anywidget"),
     ("bibtexparser", "import bibtexparser"),
     ("evidence.app (the package)", "import evidence.app"),

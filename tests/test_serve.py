@@ -272,15 +272,17 @@ def test_hub_oauth_cookies_are_same_site(monkeypatch):
 
 
 def test_dashboard_kernels_run_without_debugger_or_history():
-    """A kernel started with the served dashboard's arguments (KERNEL_ARGS) is ipykernel's
-    without debugpy (8 MB a kernel) and without IPython's history (its SQLite thread), and runs
-    code, widgets and errors as any kernel does."""
+    """A kernel started with the served dashboard's arguments (KERNEL_ARGS) and environment
+    (KERNEL_ENV) is ipykernel's without debugpy (8 MB a kernel), without IPython's history (its
+    SQLite thread) and at -OO (no docstrings), and runs code, widgets, the app's libraries and
+    errors as any kernel does."""
     from jupyter_client.manager import KernelManager
 
+    from evidence.serve import KERNEL_ENV
     from evidence.serving.kernels import KERNEL_ARGS
 
     km = KernelManager(kernel_name="python3")
-    km.start_kernel(extra_arguments=list(KERNEL_ARGS))
+    km.start_kernel(extra_arguments=list(KERNEL_ARGS), env={**os.environ, **KERNEL_ENV})
     kc = km.client()
     out: list[str] = []
     errors: list[str] = []
@@ -299,11 +301,19 @@ def test_dashboard_kernels_run_without_debugger_or_history():
             "w = ipywidgets.IntSlider(3); display(w)\n"
             "k = get_ipython().kernel\n"
             "print(type(k).__name__, sys.modules.get('debugpy'), getattr(k, 'debugger', None),"
-            " w.value, get_ipython().history_manager.enabled, 'sqlite3' in sys.modules)\n"
+            " w.value, get_ipython().history_manager.enabled, 'sqlite3' in sys.modules,"
+            " sys.flags.optimize)\n"
+            "import pandas, plotly.graph_objects as go, evidence.app.dashboard\n"
+            "fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]), layout={'title': 'x'})\n"
+            "print(pandas.DataFrame({'a': [1]}).to_csv().count('a'), len(fig.to_dict()['data']),"
+            " evidence.app.dashboard.__doc__)\n"
         )
         reply = kc.execute_interactive(code, timeout=120, output_hook=hook)
         assert reply["content"]["status"] == "ok", errors
-        assert "".join(out).split() == ["DashboardKernel", "None", "None", "3", "False", "False"]
+        assert "".join(out).split() == [
+            *("DashboardKernel", "None", "None", "3", "False", "False", "2"),
+            *("1", "1", "None"),
+        ]
         kc.execute_interactive("1/0", timeout=60, output_hook=hook)
         assert errors == ["ZeroDivisionError"]
     finally:

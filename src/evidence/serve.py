@@ -83,12 +83,17 @@ HUB_ENV = "EVIDENCE_HUB"
 #: every plot is our PlotView) and code highlighting (no code is shown).
 DENIED_EXTENSIONS = ("jupyterlab-plotly", "jupyterlab_pygments")
 
-#: Set in the server's environment (kernels inherit it) unless already set.
+#: Set in the server's environment (kernels inherit it) unless already set. One BLAS/OpenMP
+#: thread and two malloc arenas: twenty kernels share two cores. ``PYTHONOPTIMIZE=2`` (-OO):
+#: kernels keep no docstrings (numpy's, pandas', plotly's and ours: 13 MB a kernel, measured
+#: with benchmarks/bench_memory.py) and skip ``assert`` statements (ours state invariants only);
+#: ``./dev`` compiles the libraries' -OO bytecode once, at install.
 KERNEL_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
     "MALLOC_ARENA_MAX": "2",
+    "PYTHONOPTIMIZE": "2",
 }
 FRIENDLY_CELL_ERROR = (
     "The dashboard could not be shown; the details are in the server's log. Reloading the page "
