@@ -73,7 +73,7 @@ def _log_ndtr_lower(x: float) -> float:
     return -u2 - math.log(-x) - _LOG_SQRT_2PI + math.log(total)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _ndtri(p: float) -> float:
     """x with P(Z <= x) = p."""
     if math.isnan(p) or p < 0 or p > 1:
@@ -181,7 +181,7 @@ def _t_tail(df: float, t: float) -> float:
     return 0.5 * _betainc(0.5 * df, 0.5, df / (df + t2), t2 / (df + t2))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _stdtr(df: float, t: float) -> float:
     """P(T <= t) for T ~ t(df)."""
     if math.isnan(df) or math.isnan(t) or df <= 0:
@@ -199,7 +199,7 @@ def _log_t_pdf(df: float, t: float) -> float:
     )  # fmt: skip
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _stdtrit(df: float, p: float) -> float:
     """t with P(T <= t) = p for T ~ t(df)."""
     if math.isnan(df) or math.isnan(p) or df <= 0 or p < 0 or p > 1:
@@ -247,7 +247,7 @@ def _stdtrit(df: float, p: float) -> float:
     return x
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _fdtrc(df1: float, df2: float, x: float) -> float:
     """P(F > x) for F ~ F(df1, df2)."""
     if math.isnan(df1) or math.isnan(df2) or math.isnan(x) or df1 <= 0 or df2 <= 0:
@@ -316,7 +316,7 @@ def _gamma_pq(a: float, x: float) -> tuple[float, float]:
     return 1.0 - q, q
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _chdtrc(df: float, x: float) -> float:
     """P(X > x) for X ~ chi-square(df)."""
     if math.isnan(df) or math.isnan(x) or df <= 0 or x < 0:
@@ -324,7 +324,7 @@ def _chdtrc(df: float, x: float) -> float:
     return _gamma_pq(0.5 * df, 0.5 * x)[1]
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _chdtri(df: float, p: float) -> float:
     """x with P(X > x) = p for X ~ chi-square(df)."""
     if math.isnan(df) or math.isnan(p) or df <= 0 or p < 0 or p > 1:
