@@ -29,7 +29,8 @@ PACKAGE = "plotly.js-cartesian-dist-min"
 URL = f"https://registry.npmjs.org/{PACKAGE}/-/{PACKAGE}-{VERSION}.tgz"
 #: The tarball's integrity as the npm registry publishes it (dist.integrity).
 INTEGRITY = (
-    "sha512-o8GrFeusncwBIxbBynRJpY4pkgVB6caM+JLpwrLYbbsO7dZ8FJ+SVN2Fr+L7kiG/Z6w4P5O0Jus/Qr5EefHVeg=="
+    "sha512-o8GrFeusncwBIxbBynRJpY4pkgVB6caM+JLpwrLYbbsO7dZ8FJ+SVN2Fr+L7kiG/"
+    "Z6w4P5O0Jus/Qr5EefHVeg=="
 )
 MEMBER = "package/plotly-cartesian.min.js"
 FILE_NAME = f"plotly-cartesian-{VERSION}.min.js"
