@@ -284,6 +284,9 @@ def voila_argv(notebook: Path, settings: Settings) -> list[str]:
         f"--MappingKernelManager.cull_interval={s.cull_interval}",
         "--MappingKernelManager.cull_connected=False",  # an open page keeps its kernel
         "--VoilaConfiguration.http_keep_alive_timeout=10",
+        # Kernels talk to the server over Unix sockets beside their connection files (Voila's
+        # owner-only directory), not TCP ports on loopback that any local user can reach.
+        "--KernelManager.transport=ipc",
         *(f"--VoilaConfiguration.extension_denylist={name}" for name in DENIED_EXTENSIONS),
     ]
     if s.token is not None:

@@ -179,6 +179,35 @@ def test_listens_on_loopback_only(capped: Server):
     assert set(addresses) == {"0100007F"}, addresses
 
 
+def _kernel_connection_files(server_pid: int) -> list[Path]:
+    """The connection files of the kernels the server process started (from /proc)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:  # gone meanwhile
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == server_pid and "ipykernel_launcher" in argv[:3] and "-f" in argv:
+            found.append(Path(argv[argv.index("-f") + 1]))
+    return found
+
+
+def test_kernels_listen_on_no_port(capped: Server):
+    """The kernels' sockets are Unix sockets in a directory only the server's user can
+    enter, not TCP ports on loopback that any local user could connect to."""
+    files = _kernel_connection_files(capped.proc.pid)
+    assert files, "no kernel found"
+    for path in files:
+        info = json.loads(path.read_text())
+        assert info["transport"] == "ipc", info["transport"]
+        assert path.parent.stat().st_mode & 0o077 == 0, oct(path.parent.stat().st_mode)
+    assert "running over TCP" not in capped.log_text()
+
+
 FORBIDDEN = [
     "/api/kernels",
     "/api/sessions",
