@@ -11,6 +11,7 @@ import pytest
 
 from evidence.compare import pool
 from evidence.figures.forest import forest_plot
+from evidence.figures.forest.layout import x_range
 from evidence.figures.forest.plot import data_revision
 
 from .test_figures import synthetic_pooled
@@ -64,6 +65,16 @@ def test_an_estimator_change_keeps_the_arrays_and_their_revision() -> None:
             if k.startswith(("xaxis", "yaxis"))
         )
         assert (a["layout"]["datarevision"] == b["layout"]["datarevision"]) == same_arrays
+
+
+def test_bounds_a_few_ulps_apart_give_the_same_axis() -> None:
+    """Estimators that agree mathematically (DL and REML of two studies) give pooled bounds a
+    few ulps apart; the axis range, and so the revision, must not see that (else an estimator
+    change redraws every trace: in the served page 66 ms against 41 for the relayout)."""
+    for log, null in ((False, 0.0), (True, 1.0)):
+        near = x_range([0.2, 0.7531318328225141], null, log)
+        assert near == x_range([0.2, 0.7531318328225146], null, log)
+    assert x_range([0.2, 0.75], 0.0, False) != x_range([0.2, 0.7501], 0.0, False)
 
 
 def test_no_tick_label_is_measured_to_be_hidden() -> None:

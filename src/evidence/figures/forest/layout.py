@@ -56,9 +56,16 @@ def x_range(values: list[float], null: float, log: bool) -> list[float]:
         lo, hi = max(lo, 1e-3), min(hi, 1e3)
         llo, lhi = math.log10(lo), math.log10(hi)
         pad = max((lhi - llo) * 0.06, 0.05)
-        return [llo - pad, lhi + pad]
+        return [_settled(llo - pad), _settled(lhi + pad)]
     pad = (hi - lo) * 0.06 or max(abs(hi) * 0.1, 0.5)
-    return [lo - pad, hi + pad]
+    return [_settled(lo - pad), _settled(hi + pad)]
+
+
+def _settled(x: float) -> float:
+    """``x`` to 10 significant digits: estimators that agree (two studies' DL and REML fits,
+    say) give pooled bounds a few ulps apart, and an axis range that moved by an ulp would
+    change the figure's data revision and make plotly.js redraw every trace."""
+    return float(f"{x:.10g}")
 
 
 def reason_lines(why: str, cols: Columns, size: int) -> list[str]:
