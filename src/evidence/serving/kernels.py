@@ -4,10 +4,11 @@ Voila starts one kernel per page view. :class:`EvidenceKernelManager` (Voila's
 ``VoilaConfiguration.multi_kernel_manager_class``) adds:
 
 - **a cap** (``max_kernels``): at most that many kernels exist at once, the preheated pool
-  *included*, so that the cap is also the bound on memory (about 200 MB a kernel). A start
-  that would pass it raises :class:`RoomFull`; the page handler turns that into the "room is
-  full" page (HTTP 503). The slot of a kernel is taken when it is *reserved* (before it
-  starts) and given back when it is shut down, so concurrent starts cannot overshoot;
+  *included*, so that the cap is also the bound on memory (about 110 MB a kernel, more once
+  the Bayesian model is opened: it loads scipy.special). A start that would pass it raises
+  :class:`RoomFull`; the page handler turns that into the "room is full" page (HTTP 503).
+  The slot of a kernel is taken when it is *reserved* (before it starts) and given back
+  when it is shut down, so concurrent starts cannot overshoot;
 - **owners**: the kernel a page was served with belongs to the viewer (the login cookie's
   user) who asked for the page. The websocket, kernel API and shutdown handlers
   (:mod:`evidence.serving.handlers`) refuse anyone else, even with the kernel id;
