@@ -4,6 +4,7 @@ small fixture dataset."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -20,7 +21,14 @@ from evidence.bayesian import (
     threshold_label,
 )
 from evidence.compare import Question, effects
-from evidence.figures.bayes import bayes_forest_plot, tau_prior_posterior_plot
+from evidence.figures.bayes import (
+    SUBTITLE_LINE,
+    SUBTITLE_WIDTH,
+    bayes_forest_plot,
+    tau_prior_posterior_plot,
+)
+from evidence.figures.style import SMALL_SIZE
+from evidence.figures.text_width import line_width
 from evidence.meta import bayesmeta
 
 from .conftest import FIXTURES
@@ -108,6 +116,20 @@ def test_figures_are_valid_plotly(data) -> None:
     names = [t.name for t in small.data]
     assert names == ["posterior", "prior"]
     assert all(math.isfinite(v) for v in small.data[0].y)
+
+
+def test_the_subtitle_fits_the_narrowest_pane(data) -> None:
+    """Plotly never wraps a title: at a 1280 px projector the one-line subtitle ran past the
+    pane's right edge. Its lines are measured to fit, and the plot moves down for each."""
+    q = Question(outcome="meld", groups=("MSC", "BM-MNC", "control"))
+    bp = pool_bayes(effects(data, q), q, default_tau_prior(data, q))
+    layout = bayes_forest_plot(bp).to_plotly_json()["layout"]
+    lines = layout["title"]["text"].split("<br>")[1:]
+    assert len(lines) >= 2
+    for line in lines:
+        text = re.sub(r"<[^>]+>", "", line)
+        assert line_width(text, SMALL_SIZE + 1) <= SUBTITLE_WIDTH, text
+    assert layout["margin"]["t"] == 110 + SUBTITLE_LINE * (len(lines) - 1)
 
 
 def test_threshold_label_names_the_event_on_the_scale_people_read() -> None:

@@ -18,8 +18,25 @@ from evidence.bayesian import BayesPooled
 from evidence.compare import NULL_VALUE, to_display
 from evidence.figures.axes import RATIO_MEASURES, measure_axis_title
 from evidence.figures.palette import GREY, group_colour
-from evidence.figures.style import SMALL_SIZE, base_layout, esc, figure, fmt, trace, vline
+from evidence.figures.style import (
+    SMALL_SIZE,
+    TITLE_SIZE,
+    base_layout,
+    esc,
+    figure,
+    fmt,
+    trace,
+    vline,
+)
+from evidence.figures.text_width import wrap
 from evidence.meta import BayesResult
+
+#: px a subtitle line may take: the plot pane is about 880 px wide beside the sidebar at a
+#: 1280 px projector, and the title starts at the pane's left edge.
+SUBTITLE_WIDTH = 760
+#: px a further subtitle line adds above the plot: plotly spaces a title's lines by 1.3 of the
+#: title's font size, whatever the size of the line's own text.
+SUBTITLE_LINE = math.ceil(1.3 * TITLE_SIZE)
 
 _Z95 = 1.959963984540054
 
@@ -157,11 +174,20 @@ def bayes_forest_plot(bp: BayesPooled, title: str = "") -> Any:
     null = NULL_VALUE.get(measure, math.nan)
     if math.isfinite(null):
         shapes.append(vline(null, GREY, "dot"))
+    # Plotly never wraps a title: lines that fit the narrowest pane it is drawn in.
+    subtitle = wrap(
+        [
+            bp.prior.text,
+            "Diamond: posterior median and 95% credible interval; bar: predictive interval; "
+            "grey: observed; open diamonds: shrunken estimates.",
+        ],
+        SUBTITLE_WIDTH,
+        SMALL_SIZE + 1,
+    )
     layout = base_layout(
         title or "Bayesian random-effects model",
-        bp.prior.text + " Diamond: posterior median and 95% credible interval; bar: "
-        "predictive interval; grey: observed; open diamonds: shrunken estimates.",
-        height=max(320, 60 * len(ys) + 160),
+        subtitle,
+        height=max(320, 60 * len(ys) + 160) + SUBTITLE_LINE * (len(subtitle) - 1),
     )
     layout["shapes"] = shapes
     layout["xaxis"] = {
@@ -170,7 +196,9 @@ def bayes_forest_plot(bp: BayesPooled, title: str = "") -> Any:
         "zeroline": False,
     }
     layout["yaxis"] = {"tickvals": ys, "ticktext": labels, "showgrid": False, "zeroline": False}
-    layout["margin"] = {"l": 220, "r": 30, "t": 110, "b": 60}
+    layout["margin"] = {"l": 220, "r": 30, "t": 110 + SUBTITLE_LINE * (len(subtitle) - 1), "b": 60}
+    # From the top down, so that the lines keep their distance from the plot however many.
+    layout["title"] |= {"y": 1.0, "yref": "container", "yanchor": "top", "pad": {"t": 34}}
     return figure(data, layout)
 
 

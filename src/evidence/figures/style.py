@@ -75,11 +75,12 @@ def export_config(filename: str, fmt: str = "svg") -> dict[str, Any]:
     }
 
 
-def base_layout(title: str, subtitle: str = "", height: int = 500) -> dict[str, Any]:
-    """Layout keys every figure sets (and resets on update, so in-place updates never leak)."""
+def base_layout(title: str, subtitle: str | list[str] = "", height: int = 500) -> dict[str, Any]:
+    """Layout keys every figure sets (and resets on update, so in-place updates never leak).
+    A subtitle given as lines is written one line under the other (plotly never wraps)."""
     text = f"<b>{esc(title)}</b>"
-    if subtitle:
-        text += f"<br><span style='font-size:{SMALL_SIZE + 1}px'>{esc(subtitle)}</span>"
+    for line in [subtitle] if isinstance(subtitle, str) and subtitle else subtitle or []:
+        text += f"<br><span style='font-size:{SMALL_SIZE + 1}px'>{esc(line)}</span>"
     return {
         "template": template_name(),
         "title": {"text": text, "x": 0.0, "xanchor": "left", "font": {"size": TITLE_SIZE}},
