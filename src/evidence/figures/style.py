@@ -79,7 +79,8 @@ def base_layout(title: str, subtitle: str | list[str] = "", height: int = 500) -
     """Layout keys every figure sets (and resets on update, so in-place updates never leak).
     A subtitle given as lines is written one line under the other (plotly never wraps)."""
     text = f"<b>{esc(title)}</b>"
-    for line in [subtitle] if isinstance(subtitle, str) and subtitle else subtitle or []:
+    lines = [subtitle] if isinstance(subtitle, str) else subtitle
+    for line in filter(None, lines):
         text += f"<br><span style='font-size:{SMALL_SIZE + 1}px'>{esc(line)}</span>"
     return {
         "template": template_name(),
