@@ -10,8 +10,8 @@ The methods are the textbook ones: ``math.erfc`` for the normal distribution; th
 incomplete beta function by its continued fraction (DLMF 8.17.22, Lentz's evaluation) for t and
 F; the regularized incomplete gamma function by its series (DLMF 8.7.1) or continued fraction
 (DLMF 8.9.2) for chi-square; quantiles by safeguarded Newton steps inside a bracket that always
-holds the root. They agree with SciPy to about 1e-13 relative over the tested grids
-(``tests/test_meta_distributions.py``); metafor's values are pinned separately.
+holds the root. They agree with SciPy to 1e-12 relative over the tested grids
+(``tests/test_distributions.py``); metafor's values are pinned separately.
 
 Quantiles and t probabilities are cached per argument: the dashboard asks for the same few
 (a 95% critical value for the same degrees of freedom) over and over.
